@@ -1,0 +1,1 @@
+"""The HTTP API: authenticates, validates cheaply, records jobs, enqueues, waits."""

@@ -1,0 +1,28 @@
+"""The FastAPI application: middleware, error handlers and every router."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import RequestContextMiddleware
+from api.routers import admin, canonical, extract, health, jobs, me, uploads
+from shared.logs import configure_logging
+from shared.settings import get_settings
+
+
+def create_app() -> FastAPI:
+    configure_logging(get_settings().log_level)
+    app = FastAPI(
+        title="Quarry",
+        version="0.1.0",
+        description="Documents in; schema-valid JSON and clean markdown out.",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    for module in (health, me, admin, uploads, jobs, extract, canonical):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,52 @@
+"""Operator routes: tenants, keys and credits (admin keys only)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from api.deps import AdminDep, SessionDep
+from api.routers.me import key_issued, key_out
+from shared.billing.ledger import top_up
+from shared.tenants import service
+from shared.tenants.schemas import (
+    BalanceOut,
+    CreditTopUp,
+    KeyCreate,
+    KeyIssued,
+    KeyOut,
+    TenantCreate,
+    TenantOut,
+)
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.post("/tenants", response_model=TenantOut, status_code=201)
+def create_tenant(body: TenantCreate, _: AdminDep, session: SessionDep) -> TenantOut:
+    tenant = service.create_tenant(session, name=body.name)
+    balance = tenant.credits_balance
+    if body.credits:
+        balance = top_up(session, tenant_id=tenant.id, amount=body.credits,
+                         reason="initial credits", entry_key=f"topup:{tenant.id}:initial")
+    return TenantOut(tenant_id=tenant.id, name=tenant.name, credits_balance=balance)
+
+
+@router.post("/tenants/{tenant_id}/api-keys", response_model=KeyIssued, status_code=201)
+def issue_key(tenant_id: str, body: KeyCreate, _: AdminDep, session: SessionDep) -> KeyIssued:
+    return key_issued(service.issue_key(session, tenant_id=tenant_id, name=body.name,
+                                        is_admin=body.is_admin))
+
+
+@router.delete("/api-keys/{key_id}", response_model=KeyOut)
+def revoke_key(key_id: str, caller: AdminDep, session: SessionDep) -> KeyOut:
+    return key_out(service.revoke_key(session, key_id=key_id, caller=caller))
+
+
+@router.post("/tenants/{tenant_id}/credits", response_model=BalanceOut)
+def add_credits(tenant_id: str, body: CreditTopUp, _: AdminDep, session: SessionDep) -> BalanceOut:
+    service.get_tenant(session, tenant_id)
+    new_balance = top_up(session, tenant_id=tenant_id, amount=body.amount, reason=body.reason,
+                         entry_key=f"topup:{tenant_id}:{uuid.uuid4().hex}")
+    return BalanceOut(tenant_id=tenant_id, credits_balance=new_balance)

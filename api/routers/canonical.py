@@ -1,0 +1,59 @@
+"""JSON-bodied job routes over presigned uploads: `/v1/canonical`, `/v1/ocr/to-markdown`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from api.deps import CallerDep
+from api.submission import Submission, submit_and_wait, wait_seconds
+from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest, build_options
+from shared.jobs.service import JobRequest
+from shared.jobs.states import Operation
+from shared.jobs.uploads import resolve_file_uri
+from shared.tenants.service import Caller
+
+router = APIRouter(prefix="/v1", tags=["extraction"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("/canonical")
+async def canonical(
+    body: CanonicalRequest, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Run `inference.extract` or `inference.to_markdown` on an uploaded `file_uri`."""
+    options = build_options(
+        operation=body.operation, schema=body.schema_, mode=body.mode,
+        conversion_mode=body.conversion_mode, allow_partial=body.allow_partial,
+        artifact_id=body.artifact_id, llm=body.llm, ocr=body.ocr,
+    )
+    request = JobRequest(body.operation, options, body.metadata, body.webhook_url)
+    return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
+
+
+@router.post("/ocr/to-markdown")
+async def ocr_to_markdown(
+    body: OcrToMarkdownRequest, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    caller.require_tenant(body.tenant_id)
+    options = build_options(operation=Operation.TO_MARKDOWN, conversion_mode=body.mode,
+                            ocr=body.ocr)
+    request = JobRequest(Operation.TO_MARKDOWN, options, body.metadata, body.webhook_url)
+    return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
+
+
+async def _submit_uri(
+    caller: Caller, file_uri: str, request: JobRequest, wait: float | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    wait_s = wait_seconds(wait)
+
+    def find_upload(session: Session) -> Any:
+        return resolve_file_uri(session, tenant_id=caller.tenant_id, file_uri=file_uri)
+
+    submission = Submission(caller=caller, request=request, upload_factory=find_upload,
+                            idempotency_key=idempotency_key, file_digest=file_uri)
+    return await submit_and_wait(submission, wait_s)

@@ -1,0 +1,116 @@
+"""The multipart convenience routes: `/v1/extract` and `/v1/to-markdown`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CallerDep
+from api.submission import Submission, submit_and_wait, wait_seconds
+from shared.errors import BadRequest
+from shared.files.checks import inspect_file
+from shared.jobs.schemas import ModelConfig, build_options
+from shared.jobs.service import JobRequest
+from shared.jobs.states import Operation
+from shared.jobs.uploads import check_size, store_upload
+from shared.tenants.service import Caller
+
+router = APIRouter(prefix="/v1", tags=["extraction"])
+
+OptStr = Annotated[str | None, Form()]
+OptInt = Annotated[int | None, Form()]
+OptFloat = Annotated[float | None, Form()]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("/extract")
+async def extract(
+    caller: CallerDep,
+    file: Annotated[UploadFile, File()],
+    schema: OptStr = None,
+    mode: OptStr = None,
+    artifact_id: OptStr = None,
+    allow_partial: Annotated[bool, Form()] = False,
+    llm_provider_model: OptStr = None, llm_api_key: OptStr = None, llm_api_base: OptStr = None,
+    llm_max_tokens: OptInt = None, llm_temperature: OptFloat = None, llm_num_retries: OptInt = None,
+    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptStr = None,
+    ocr_max_tokens: OptInt = None, ocr_temperature: OptFloat = None, ocr_num_retries: OptInt = None,
+    webhook_url: OptStr = None,
+    wait: OptFloat = None,
+    metadata: OptStr = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Extract JSON matching `schema` (JSON Schema or shorthand map) from one document."""
+    llm = ModelConfig(provider_model=llm_provider_model, api_key=llm_api_key,
+                      api_base=llm_api_base, max_tokens=llm_max_tokens,
+                      temperature=llm_temperature, num_retries=llm_num_retries)
+    ocr = ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
+                      api_base=ocr_api_base, max_tokens=ocr_max_tokens,
+                      temperature=ocr_temperature, num_retries=ocr_num_retries)
+    options = build_options(operation=Operation.EXTRACT, schema=schema, mode=mode,
+                            allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr)
+    request = JobRequest(Operation.EXTRACT, options, parse_metadata(metadata), webhook_url)
+    return await _submit_multipart(caller, file, request, wait, idempotency_key)
+
+
+@router.post("/to-markdown")
+async def to_markdown(
+    caller: CallerDep,
+    file: Annotated[UploadFile, File()],
+    conversion_mode: OptStr = None,
+    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptStr = None,
+    ocr_max_tokens: OptInt = None, ocr_temperature: OptFloat = None, ocr_num_retries: OptInt = None,
+    webhook_url: OptStr = None,
+    wait: OptFloat = None,
+    metadata: OptStr = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Convert one document to markdown and plain text."""
+    ocr = ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
+                      api_base=ocr_api_base, max_tokens=ocr_max_tokens,
+                      temperature=ocr_temperature, num_retries=ocr_num_retries)
+    options = build_options(operation=Operation.TO_MARKDOWN, conversion_mode=conversion_mode,
+                            ocr=ocr)
+    request = JobRequest(Operation.TO_MARKDOWN, options, parse_metadata(metadata), webhook_url)
+    return await _submit_multipart(caller, file, request, wait, idempotency_key)
+
+
+def parse_metadata(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        raise BadRequest("metadata must be a JSON object.") from exc
+    if not isinstance(value, dict):
+        raise BadRequest("metadata must be a JSON object.")
+    return value
+
+
+async def _submit_multipart(
+    caller: Caller, file: UploadFile, request: JobRequest, wait: float | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    wait_s = wait_seconds(wait)
+    data = await file.read()
+    check_size(len(data))
+    file_name = file.filename or "document"
+    content_type = file.content_type
+    if content_type == "application/octet-stream":
+        content_type = None
+    await run_in_threadpool(inspect_file, data, file_name, content_type)
+
+    def make_upload(session: Session) -> Any:
+        return store_upload(session, tenant_id=caller.tenant_id, file_name=file_name,
+                            content_type=content_type, data=data)
+
+    submission = Submission(caller=caller, request=request, upload_factory=make_upload,
+                            idempotency_key=idempotency_key,
+                            file_digest=hashlib.sha256(data).hexdigest())
+    return await submit_and_wait(submission, wait_s)

@@ -1,0 +1,51 @@
+"""`GET /v1/me` and a tenant's own API keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CallerDep, SessionDep
+from shared.billing.ledger import balance
+from shared.clock import isoformat
+from shared.tenants import service
+from shared.tenants.models import ApiKey
+from shared.tenants.schemas import KeyCreate, KeyIssued, KeyOut, MeOut
+
+router = APIRouter(prefix="/v1", tags=["tenants"])
+
+
+@router.get("/me", response_model=MeOut)
+def me(caller: CallerDep, session: SessionDep) -> MeOut:
+    return MeOut(tenant_id=caller.tenant_id, key_id=caller.key_id, is_admin=caller.is_admin,
+                 credits_balance=balance(session, caller.tenant_id))
+
+
+def key_out(key: ApiKey) -> KeyOut:
+    return KeyOut(key_id=key.id, name=key.name, prefix=key.prefix, is_admin=key.is_admin,
+                  created_at=isoformat(key.created_at), revoked_at=isoformat(key.revoked_at))
+
+
+def key_issued(issued: service.IssuedKey) -> KeyIssued:
+    key = issued.key
+    return KeyIssued(key_id=key.id, api_key=issued.plain, tenant_id=key.tenant_id, name=key.name,
+                     prefix=key.prefix, is_admin=key.is_admin)
+
+
+@router.get("/api-keys", response_model=list[KeyOut])
+def list_own_keys(caller: CallerDep, session: SessionDep) -> list[KeyOut]:
+    return [key_out(key) for key in service.list_keys(session, caller.tenant_id)]
+
+
+@router.post("/api-keys", response_model=KeyIssued, status_code=201)
+def create_own_key(body: KeyCreate, caller: CallerDep, session: SessionDep) -> KeyIssued:
+    if body.is_admin:
+        caller.require_admin()
+    issued = service.issue_key(session, tenant_id=caller.tenant_id, name=body.name,
+                               is_admin=body.is_admin)
+    return key_issued(issued)
+
+
+@router.delete("/api-keys/{key_id}", response_model=KeyOut)
+def revoke_own_key(key_id: str, caller: CallerDep, session: SessionDep) -> KeyOut:
+    own = caller.__class__(tenant_id=caller.tenant_id, key_id=caller.key_id, is_admin=False)
+    return key_out(service.revoke_key(session, key_id=key_id, caller=own))

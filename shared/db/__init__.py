@@ -1,0 +1,1 @@
+"""Database: declarative base, engine and the transaction helper."""

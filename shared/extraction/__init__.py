@@ -1,0 +1,1 @@
+"""Extraction request pieces both sides need: schemas and engine options."""

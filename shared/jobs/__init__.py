@@ -1,0 +1,1 @@
+"""Jobs: the durable record of every piece of work, from submission to result."""

@@ -1,0 +1,132 @@
+"""A job's life inside a worker: claim it, then record its outcome exactly once.
+
+Deliveries can repeat (late acks, a dead worker, the sweeper). A claim is a lease
+held by one worker process; the outcome is written only by the holder of the
+current claim while the job is still `running`, so a result is written once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psutil
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.clock import utcnow
+from shared.jobs.models import Job
+from shared.jobs.states import TERMINAL_STATUSES, JobStatus
+from shared.settings import get_settings
+
+LEASE_MARGIN_S = 30
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: str
+    attempt: int
+    claimed_by: str
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Another live worker holds the job; look again after `retry_in_s`."""
+
+    retry_in_s: float
+
+
+def claim_job(session: Session, job_id: str) -> Claim | Busy | None:
+    """Take the job for this process, or say why not (None: nothing left to do)."""
+    job = session.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+    if job is None or job.status in TERMINAL_STATUSES:
+        return None
+    now = utcnow()
+    if job.status == JobStatus.RUNNING and job.lease_expires_at and job.lease_expires_at > now:
+        if _holder_is_alive(job.claimed_by):
+            return Busy(retry_in_s=min((job.lease_expires_at - now).total_seconds(), 30.0))
+    me = worker_identity()
+    lease = get_settings().job_hard_time_limit_s + LEASE_MARGIN_S
+    job.status = JobStatus.RUNNING
+    job.attempts += 1
+    job.started_at = job.started_at or now
+    job.lease_expires_at = now + timedelta(seconds=lease)
+    job.claimed_by = me
+    session.flush()
+    return Claim(job_id=job.id, attempt=job.attempts, claimed_by=me)
+
+
+def _holder_is_alive(claimed_by: str | None) -> bool:
+    """Same machine: ask the OS. Another machine: trust the lease until it expires."""
+    if not claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    return pid.isdigit() and psutil.pid_exists(int(pid)) and int(pid) != os.getpid()
+
+
+def record_outcome(
+    session: Session,
+    claim: Claim,
+    *,
+    status: JobStatus,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    cost: dict[str, Any] | None = None,
+) -> bool:
+    """Write the outcome if this claim still holds; False means someone else finished it."""
+    written = session.execute(
+        update(Job)
+        .where(
+            Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
+            Job.claimed_by == claim.claimed_by, Job.attempts == claim.attempt,
+        )
+        .values(
+            status=status, result=result, error=error, cost=cost, finished_at=utcnow(),
+            lease_expires_at=None,
+        )
+    )
+    return bool(getattr(written, "rowcount", 0))
+
+
+def release_for_retry(session: Session, claim: Claim) -> None:
+    """Hand the job back to `queued` so the next delivery can claim it."""
+    session.execute(
+        update(Job)
+        .where(Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
+               Job.claimed_by == claim.claimed_by)
+        .values(status=JobStatus.QUEUED, lease_expires_at=None, claimed_by=None,
+                enqueued_at=utcnow())
+    )
+
+
+def record_progress(session: Session, claim: Claim, *, done: int, total: int) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == claim.job_id, Job.claimed_by == claim.claimed_by)
+        .values(pages_done=done, pages_total=total)
+    )
+
+
+def stale_job_ids(session: Session, *, queued_for_s: float, limit: int = 500) -> list[str]:
+    """Jobs whose message was probably lost: queued too long, or running past their lease."""
+    now = utcnow()
+    queued = select(Job.id).where(
+        Job.status == JobStatus.QUEUED, Job.enqueued_at < now - timedelta(seconds=queued_for_s)
+    )
+    expired = select(Job.id).where(
+        Job.status == JobStatus.RUNNING, Job.lease_expires_at < now
+    )
+    ids = list(session.scalars(queued.limit(limit))) + list(session.scalars(expired.limit(limit)))
+    if ids:
+        session.execute(update(Job).where(Job.id.in_(ids), Job.status == JobStatus.QUEUED)
+                        .values(enqueued_at=now))
+    return ids

@@ -1,0 +1,152 @@
+"""What jobs do: submit (idempotently), read, list, cancel."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.clock import utcnow
+from shared.db.session import after_commit
+from shared.errors import BadRequest, Conflict, NotFound
+from shared.ids import new_id
+from shared.jobs.models import Job, Upload
+from shared.jobs.states import TERMINAL_STATUSES, JobStatus
+from shared.queue import send_job
+from shared.settings import get_settings
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Everything that defines a job; its hash is what `Idempotency-Key` compares."""
+
+    operation: str
+    options: dict[str, Any]
+    metadata: dict[str, Any] | None = None
+    webhook_url: str | None = None
+
+    def fingerprint(self, file_digest: str) -> str:
+        body = {
+            "operation": self.operation, "options": self.options, "metadata": self.metadata,
+            "webhook_url": self.webhook_url, "file": file_digest,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def submit_job(
+    session: Session,
+    *,
+    tenant_id: str,
+    upload: Upload,
+    request: JobRequest,
+    idempotency_key: str | None = None,
+    file_digest: str = "",
+) -> Job:
+    """Record a job and enqueue it after commit; a repeated idempotent call returns the first."""
+    fingerprint = request.fingerprint(file_digest or upload.id)
+    if idempotency_key:
+        existing = _find_idempotent(session, tenant_id, idempotency_key)
+        if existing is not None:
+            return _same_request_or_conflict(existing, fingerprint)
+    job = Job(
+        id=new_id("job"), tenant_id=tenant_id, operation=request.operation,
+        options=request.options, upload_id=upload.id, file_name=upload.file_name,
+        job_metadata=request.metadata, webhook_url=request.webhook_url,
+        idempotency_key=idempotency_key, request_hash=fingerprint, enqueued_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        # Another request with the same key won the race; answer as it did.
+        existing = _find_idempotent(session, tenant_id, idempotency_key or "")
+        if existing is None:
+            raise
+        return _same_request_or_conflict(existing, fingerprint)
+    job_id = job.id
+    after_commit(session, lambda: send_job(job_id))
+    return job
+
+
+def _find_idempotent(session: Session, tenant_id: str, key: str) -> Job | None:
+    window_start = utcnow() - timedelta(seconds=get_settings().idempotency_ttl_s)
+    query = select(Job).where(
+        Job.tenant_id == tenant_id, Job.idempotency_key == key, Job.created_at >= window_start
+    )
+    return session.scalars(query).first()
+
+
+def _same_request_or_conflict(existing: Job, fingerprint: str) -> Job:
+    if existing.request_hash != fingerprint:
+        raise Conflict("Idempotency-Key was already used with a different request body.")
+    return existing
+
+
+def get_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or job.tenant_id != tenant_id:
+        raise NotFound("Job not found.")
+    return job
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+def list_jobs(
+    session: Session, *, tenant_id: str, status: str | None, limit: int, cursor: str | None
+) -> JobPage:
+    """Newest first; the cursor is the (created_at, id) of the last job returned."""
+    query = select(Job).where(Job.tenant_id == tenant_id)
+    if status:
+        if status not in JobStatus.__members__.values():
+            raise BadRequest(f"Unknown status {status!r}.")
+        query = query.where(Job.status == status)
+    if cursor:
+        created, last_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(Job.created_at < created, and_(Job.created_at == created, Job.id < last_id))
+        )
+    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(rows[-1]) if has_more and rows else None
+    return JobPage(jobs=rows, next_cursor=next_cursor)
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(created), job_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("Invalid cursor.") from exc
+
+
+def cancel_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
+    """Cancel a job that has not finished; a running one stops before its result is kept."""
+    job = get_job(session, tenant_id=tenant_id, job_id=job_id)
+    if job.status in TERMINAL_STATUSES:
+        if job.status == JobStatus.CANCELED:
+            return job
+        raise Conflict(f"Job already finished with status {job.status}.")
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .values(status=JobStatus.CANCELED, finished_at=utcnow())
+    )
+    session.refresh(job)
+    return job

@@ -1,0 +1,51 @@
+"""The Celery application's configuration, built once and shared by API and worker.
+
+The API only sends messages by task name; the worker registers the tasks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+
+from shared.jobs.states import INTERACTIVE_QUEUE, RUN_JOB_TASK, SWEEP_TASK
+from shared.settings import get_settings
+
+
+@lru_cache
+def get_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("quarry", broker=settings.redis_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
+        worker_max_memory_per_child=settings.worker_max_memory_per_child_kb,
+        task_soft_time_limit=settings.job_soft_time_limit_s,
+        task_time_limit=settings.job_hard_time_limit_s,
+        task_default_queue=INTERACTIVE_QUEUE,
+        task_routes={RUN_JOB_TASK: {"queue": INTERACTIVE_QUEUE}},
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+            "socket_timeout": settings.redis_socket_timeout_s,
+            "socket_connect_timeout": settings.redis_socket_timeout_s,
+        },
+        broker_connection_timeout=settings.redis_socket_timeout_s,
+        beat_schedule={
+            "sweep-stale-jobs": {"task": SWEEP_TASK, "schedule": settings.sweeper_interval_s},
+        },
+        worker_hijack_root_logger=False,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    return app
+
+
+def send_job(job_id: str) -> None:
+    """Enqueue a job by id; failures surface as 503 (the sweeper will retry it anyway)."""
+    get_celery().send_task(RUN_JOB_TASK, args=[job_id], queue=INTERACTIVE_QUEUE)

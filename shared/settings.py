@@ -1,0 +1,91 @@
+"""All configuration, in one typed object read from `QUARRY_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Quarry settings. Every field maps to `QUARRY_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="QUARRY_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = DEV_SECRET
+    data_dir: Path = Path("data")
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("QUARRY_DATABASE_URL", "DATABASE_URL")
+    )
+    redis_url: str = Field(
+        default="", validation_alias=AliasChoices("QUARRY_REDIS_URL", "REDIS_URL")
+    )
+    db_pool_size: int = 10
+    db_connect_timeout_s: int = 3
+    redis_socket_timeout_s: float = 3.0
+
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_bucket: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_presign_endpoint_url: str | None = None
+
+    max_upload_bytes: int = 50 * 1024 * 1024
+    presign_expiry_s: int = 900
+    max_pages: int = 2000
+
+    default_wait_s: float = 60.0
+    max_wait_s: float = 300.0
+    idempotency_ttl_s: int = 24 * 3600
+
+    job_soft_time_limit_s: int = 300
+    job_hard_time_limit_s: int = 360
+    job_max_retries: int = 3
+    job_retry_backoff_s: int = 2
+    worker_max_tasks_per_child: int = 500
+    worker_max_memory_per_child_kb: int = 1_000_000
+    broker_visibility_timeout_s: int = 900
+    sweeper_interval_s: float = 30.0
+    sweeper_stale_queued_s: float = 60.0
+
+    dev_tenant_name: str = "dev"
+    dev_tenant_credits: int = 1000
+
+    @model_validator(mode="after")
+    def _fail_fast_on_nonsense(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("QUARRY_SECRET_KEY must be set in production")
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("QUARRY_S3_BUCKET is required with the s3 storage backend")
+        if self.job_hard_time_limit_s <= self.job_soft_time_limit_s:
+            raise ValueError("job_hard_time_limit_s must exceed job_soft_time_limit_s")
+        return self
+
+    @property
+    def local_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        if url.startswith("postgres://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgres://")
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache after changing the environment."""
+    return Settings()

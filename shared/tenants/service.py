@@ -1,0 +1,112 @@
+"""What tenants and keys do: create, issue, authenticate, revoke."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.clock import utcnow
+from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.ids import new_id
+from shared.tenants.models import ApiKey, Tenant
+
+KEY_PREFIX = "qk_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the key's tenant and whether the key is an admin key."""
+
+    tenant_id: str
+    key_id: str
+    is_admin: bool
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("This route needs an admin key.")
+
+    def require_tenant(self, tenant_id: str) -> None:
+        """A key acts on its own tenant; admin keys on any."""
+        if tenant_id != self.tenant_id and not self.is_admin:
+            raise Forbidden("This key may not act on that tenant.")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plain: str
+
+
+def hash_key(plain: str) -> str:
+    # Keys are 192-bit random tokens, so a fast hash is enough; no password stretching needed.
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def create_tenant(session: Session, *, name: str) -> Tenant:
+    tenant = Tenant(id=new_id("ten"), name=name, webhook_secret=_new_webhook_secret())
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def _new_webhook_secret() -> str:
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def get_tenant(session: Session, tenant_id: str) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    return tenant
+
+
+def find_tenant_by_name(session: Session, name: str) -> Tenant | None:
+    return session.scalars(select(Tenant).where(Tenant.name == name)).first()
+
+
+def issue_key(session: Session, *, tenant_id: str, name: str = "", is_admin: bool = False) -> IssuedKey:
+    get_tenant(session, tenant_id)
+    plain = KEY_PREFIX + secrets.token_urlsafe(24)
+    key = ApiKey(
+        id=new_id("key"),
+        tenant_id=tenant_id,
+        name=name,
+        prefix=plain[:10],
+        key_hash=hash_key(plain),
+        is_admin=is_admin,
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key=key, plain=plain)
+
+
+def authenticate(session: Session, plain: str | None) -> Caller:
+    if not plain:
+        raise Unauthorized()
+    key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(plain))).first()
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized()
+    return Caller(tenant_id=key.tenant_id, key_id=key.id, is_admin=key.is_admin)
+
+
+def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:
+    query = select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at)
+    return list(session.scalars(query))
+
+
+def revoke_key(session: Session, *, key_id: str, caller: Caller) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or (key.tenant_id != caller.tenant_id and not caller.is_admin):
+        raise NotFound("API key not found.")
+    if key.is_admin and not caller.is_admin:
+        raise Forbidden("Only an admin key may revoke an admin key.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    session.flush()
+    return key

@@ -1,0 +1,104 @@
+"""`make up`: everything on one machine, data kept under one directory, Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from stack.processes import api_command, beat_command, worker_command
+from stack.servers import start_backends
+
+
+def main() -> None:
+    data_dir = Path(os.environ.get("QUARRY_DATA_DIR", "data")).resolve()
+    port = int(os.environ.get("QUARRY_PORT", "8000"))
+    backends = start_backends(data_dir)
+    env = {
+        **os.environ,
+        "QUARRY_DATABASE_URL": backends.database_url,
+        "QUARRY_REDIS_URL": backends.redis_url,
+        "QUARRY_DATA_DIR": str(data_dir),
+        "QUARRY_PUBLIC_BASE_URL": os.environ.get("QUARRY_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
+    os.environ.update(env)
+    from shared.db.migrate import upgrade_database
+    from shared.settings import get_settings
+    from shared.tenants.bootstrap import ensure_dev_keys
+
+    upgrade_database()
+    settings = get_settings()
+    keys = ensure_dev_keys(data_dir / "dev-keys.json", tenant_name=settings.dev_tenant_name,
+                           credits=settings.dev_tenant_credits)
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children = [
+        _spawn(api_command(port), env, logs / "api.log"),
+        _spawn(worker_command(), env, logs / "worker.log"),
+        _spawn(beat_command(data_dir / "celerybeat-schedule"), env, logs / "beat.log"),
+    ]
+    _wait_until_ready(f"http://127.0.0.1:{port}/readyz", children)
+    print(f"Quarry is running at http://127.0.0.1:{port}  (docs: /docs, logs: {logs})")
+    print(f"API key: {keys.api_key}")
+    print(f"Admin key: {keys.admin_key}")
+    print("Press Ctrl-C to stop.", flush=True)
+    _supervise(children)
+    backends.stop()
+
+
+def _spawn(command: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
+    handle = log_file.open("ab")
+    return subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _wait_until_ready(url: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            _stop(children)
+            sys.exit("A Quarry process exited during startup; see the logs directory.")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    _stop(children)
+    sys.exit("Quarry did not become ready within 60 s; see the logs directory.")
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    print("Stopping Quarry…", flush=True)
+    _stop(children)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Celery workers and the document pipeline they run."""

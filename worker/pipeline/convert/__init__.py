@@ -1,0 +1,1 @@
+"""Converters: file bytes → `Document`, one module per family of formats."""

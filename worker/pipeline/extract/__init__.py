@@ -1,0 +1,1 @@
+"""Extraction engines: document + JSON Schema → values with evidence."""

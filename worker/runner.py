@@ -1,0 +1,101 @@
+"""Run one job: claim it, process it outside any transaction, record the outcome once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.orm import Session
+
+from shared.billing.ledger import record_entry
+from shared.billing.pricing import credits_for, pricing_mode
+from shared.db.session import transaction
+from shared.errors import QuarryError, ServiceUnavailable, TransientError, UpstreamError
+from shared.jobs.events import publish_job_done
+from shared.jobs.lifecycle import Busy, Claim, claim_job, record_outcome, release_for_retry
+from shared.jobs.models import Job, Upload
+from shared.jobs.states import JobStatus
+from shared.settings import get_settings
+from shared.storage.factory import get_storage
+from worker.pipeline.run import JobInput, PipelineResult, run_pipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    seconds: float
+
+
+def execute_job(job_id: str) -> RetryLater | None:
+    """Process `job_id`; return when to try again, or None when nothing is left to do."""
+    with transaction() as session:
+        claim = claim_job(session, job_id)
+        if claim is None:
+            return None
+        if isinstance(claim, Busy):
+            return RetryLater(claim.retry_in_s)
+        job_input, storage_key = _load_input(session, job_id)
+    try:
+        data = get_storage().get_bytes(storage_key)
+        outcome = run_pipeline(JobInput(**{**job_input, "data": data}))
+    except (TransientError, ServiceUnavailable, UpstreamError) as exc:
+        if claim.attempt <= get_settings().job_max_retries:
+            return _retry(claim, exc)
+        _fail(claim, exc)
+    except QuarryError as exc:
+        _fail(claim, exc)
+    except SoftTimeLimitExceeded:
+        _fail(claim, QuarryError("Processing exceeded the time limit.", code="processing_timeout"))
+    except Exception:
+        log.exception("job failed unexpectedly")
+        _fail(claim, QuarryError())
+    else:
+        _succeed(claim, outcome, job_input)
+    return None
+
+
+def _load_input(session: Session, job_id: str) -> tuple[dict[str, Any], str]:
+    job = session.get_one(Job, job_id)
+    upload = session.get_one(Upload, job.upload_id)
+    job_input = {"operation": job.operation, "file_name": upload.file_name,
+                 "content_type": upload.content_type, "options": dict(job.options)}
+    return job_input, upload.storage_key
+
+
+def _retry(claim: Claim, exc: QuarryError) -> RetryLater:
+    log.warning("transient failure, retrying: %s", exc.detail)
+    with transaction() as session:
+        release_for_retry(session, claim)
+    return RetryLater(get_settings().job_retry_backoff_s * 2 ** (claim.attempt - 1))
+
+
+def _fail(claim: Claim, exc: QuarryError) -> None:
+    error = {**exc.to_body(), "status_code": exc.status_code}
+    if isinstance(exc, QuarryError) and "code" in exc.extra:
+        error["code"] = exc.extra["code"]
+    with transaction() as session:
+        written = record_outcome(session, claim, status=JobStatus.FAILED, error=error)
+    if written:
+        publish_job_done(claim.job_id)
+
+
+def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -> None:
+    operation, options = job_input["operation"], job_input["options"]
+    credits = credits_for(operation, options, outcome.pages)
+    cost = {"credits_used": credits, "pages": outcome.pages}
+    with transaction() as session:
+        written = record_outcome(
+            session, claim, status=JobStatus(outcome.status), result=outcome.payload, cost=cost
+        )
+        if written:
+            tenant_id = session.get_one(Job, claim.job_id).tenant_id
+            record_entry(
+                session, tenant_id=tenant_id, kind="charge", amount=-credits,
+                entry_key=f"charge:{claim.job_id}", job_id=claim.job_id, operation=operation,
+                mode=pricing_mode(operation, options), pages=outcome.pages,
+            )
+    if written:
+        publish_job_done(claim.job_id)

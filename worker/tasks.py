@@ -1,0 +1,43 @@
+"""Celery tasks: thin wrappers with stable names that call the runner and the sweeper."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from celery import Task
+
+from shared.db.session import after_commit, transaction
+from shared.jobs.lifecycle import stale_job_ids
+from shared.jobs.states import RUN_JOB_TASK, SWEEP_TASK
+from shared.logs import job_id_var
+from shared.queue import send_job
+from shared.settings import get_settings
+from worker.celery_app import app
+from worker.runner import execute_job
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name=RUN_JOB_TASK, bind=True, max_retries=None)
+def run_job(self: Task[Any, Any], job_id: str) -> None:
+    token = job_id_var.set(job_id)
+    try:
+        retry = execute_job(job_id)
+    finally:
+        job_id_var.reset(token)
+    if retry is not None:
+        raise self.retry(countdown=retry.seconds)
+
+
+@app.task(name=SWEEP_TASK)
+def sweep_stale_jobs() -> int:
+    """Re-enqueue jobs whose message was lost or whose worker died."""
+    with transaction() as session:
+        job_ids = stale_job_ids(session, queued_for_s=get_settings().sweeper_stale_queued_s)
+        for job_id in job_ids:
+            after_commit(session, partial(send_job, job_id))
+    if job_ids:
+        log.info("sweeper re-enqueued %d jobs", len(job_ids))
+    return len(job_ids)
