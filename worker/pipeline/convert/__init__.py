@@ -1,1 +1,24 @@
-"""Converters: file bytes → `Document`, one module per family of formats."""
+"""Converters: file bytes → `Document`, one module per family of formats.
+
+`convert_document` is the single entry the pipeline calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from worker.pipeline.convert.pdf import convert_pdf
+from worker.pipeline.document import Document
+
+
+@dataclass(frozen=True)
+class ConversionRequest:
+    data: bytes
+    file_name: str
+    content_type: str | None
+    ocr: str = "auto"
+    """`auto`: OCR pages without a text layer; `never`: text layer only; `always`: OCR every page."""
+
+
+def convert_document(request: ConversionRequest) -> Document:
+    return convert_pdf(request.data)
