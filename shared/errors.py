@@ -108,3 +108,10 @@ class TransientError(QuarryError):
 
     status_code = 503
     code = "transient_error"
+
+
+class StorageError(UpstreamError):
+    """Object storage failed; retried by workers, shown as 502 when it persists."""
+
+    code = "storage_error"
+    default_detail = "Upstream storage error."

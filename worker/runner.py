@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shared.billing.ledger import record_entry
 from shared.billing.pricing import credits_for, pricing_mode
 from shared.db.session import transaction
-from shared.errors import QuarryError, ServiceUnavailable, TransientError, UpstreamError
+from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
 from shared.jobs.events import publish_job_done
 from shared.jobs.lifecycle import Busy, Claim, claim_job, record_outcome, release_for_retry
 from shared.jobs.models import Job, Upload
@@ -41,7 +41,7 @@ def execute_job(job_id: str) -> RetryLater | None:
     try:
         data = get_storage().get_bytes(storage_key)
         outcome = run_pipeline(JobInput(**{**job_input, "data": data}))
-    except (TransientError, ServiceUnavailable, UpstreamError) as exc:
+    except (TransientError, ServiceUnavailable, StorageError) as exc:
         if claim.attempt <= get_settings().job_max_retries:
             return _retry(claim, exc)
         _fail(claim, exc)

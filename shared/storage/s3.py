@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.clock import utcnow
-from shared.errors import UpstreamError
+from shared.errors import StorageError
 from shared.storage.base import PresignedUpload
 
 
@@ -51,13 +51,13 @@ class S3Storage:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra)
         except (BotoCoreError, ClientError) as exc:
-            raise UpstreamError("Upstream storage error.") from exc
+            raise StorageError() from exc
 
     def get_bytes(self, key: str) -> bytes:
         try:
             body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except (BotoCoreError, ClientError) as exc:
-            raise UpstreamError("Upstream storage error.") from exc
+            raise StorageError() from exc
         return body
 
     def size(self, key: str) -> int | None:
@@ -66,7 +66,7 @@ class S3Storage:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 return None
-            raise UpstreamError("Upstream storage error.") from exc
+            raise StorageError() from exc
         return int(head["ContentLength"])
 
     def delete(self, key: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from shared.jobs.states import Operation
@@ -38,13 +38,20 @@ def run_pipeline(job: JobInput) -> PipelineResult:
         mode = job.options.get("conversion_mode", "default")
     else:
         mode = job.options.get("mode", "standard")
-    document = convert_document(ConversionRequest(
+    request = ConversionRequest(
         data=job.data, file_name=job.file_name, content_type=job.content_type,
-        ocr=OCR_POLICY.get(mode, "auto"),
-    ))
+        ocr=OCR_POLICY.get(mode, "auto"), ocr_model=job.options.get("ocr") or job.options.get("llm"),
+    )
     if job.operation == Operation.TO_MARKDOWN:
-        return _to_markdown(document, job, started)
-    outcome = extract_document(document, job.options)
+        return _to_markdown(convert_document(request), job, started)
+    if mode == "robust":
+        # Robust mode reads the document twice (text layer where present, and OCR of every
+        # page) so that the extractor can cross-check the two readings.
+        document = convert_document(replace(request, ocr="auto"))
+        alternate: Document | None = convert_document(request)
+    else:
+        document, alternate = convert_document(request), None
+    outcome = extract_document(document, job.options, alternate)
     return PipelineResult(status="partial" if outcome.partial else "succeeded",
                           payload=outcome.payload, pages=len(document.pages))
 

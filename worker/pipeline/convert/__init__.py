@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from worker.pipeline.convert.pdf import convert_pdf
 from worker.pipeline.document import Document
@@ -18,6 +19,8 @@ class ConversionRequest:
     content_type: str | None
     ocr: str = "auto"
     """`auto`: OCR pages without a text layer; `never`: text layer only; `always`: OCR every page."""
+    ocr_model: dict[str, Any] | None = None
+    """A vision LLM (job options' `ocr`, else `llm`, else the server default) to transcribe pages."""
 
 
 def convert_document(request: ConversionRequest) -> Document:

@@ -24,7 +24,10 @@ class ExtractionOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-def extract_document(document: Document, options: dict[str, Any]) -> ExtractionOutcome:
+def extract_document(
+    document: Document, options: dict[str, Any], alternate: Document | None = None
+) -> ExtractionOutcome:
+    """Extract per `options["schema"]`; `alternate` (robust mode) is the all-OCR reading to cross-check."""
     schema: dict[str, Any] = options.get("schema") or {}
     evidence = extract_fields(document, schema)
     result = {name: item.value for name, item in evidence.items()}
