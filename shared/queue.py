@@ -5,12 +5,17 @@ The API only sends messages by task name; the worker registers the tasks.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
+import redis
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from shared.jobs.states import INTERACTIVE_QUEUE, RUN_JOB_TASK, SWEEP_TASK
 from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache
@@ -47,5 +52,11 @@ def get_celery() -> Celery:
 
 
 def send_job(job_id: str) -> None:
-    """Enqueue a job by id; failures surface as 503 (the sweeper will retry it anyway)."""
-    get_celery().send_task(RUN_JOB_TASK, args=[job_id], queue=INTERACTIVE_QUEUE)
+    """Enqueue a job by id. The job row is already durable, so a broker outage is not the
+    caller's failure: the sweeper re-enqueues jobs left `queued`."""
+    try:
+        get_celery().send_task(RUN_JOB_TASK, args=[job_id], queue=INTERACTIVE_QUEUE,
+                               retry_policy={"max_retries": 2, "interval_start": 0.2,
+                                             "interval_step": 0.3, "interval_max": 0.5})
+    except (OperationalError, OSError, redis.RedisError):
+        log.warning("broker unavailable; job %s stays queued for the sweeper", job_id)

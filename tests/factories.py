@@ -48,3 +48,16 @@ INVOICE_LINES = [
     "Invoice Date: 2024-03-15",
     "Total: $1,250.00",
 ]
+
+
+def make_long_pdf(*, pages: int) -> bytes:
+    """A many-page text PDF, built by copying one page (fast to make, slow to convert)."""
+    source = pymupdf.open(stream=make_pdf(lines=[f"Row {i} of a long quarterly report" for i in range(40)]),
+                          filetype="pdf")
+    document = pymupdf.open()
+    for _ in range(pages):
+        document.insert_pdf(source)
+    data: bytes = document.tobytes()
+    document.close()
+    source.close()
+    return data
