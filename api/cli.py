@@ -1,0 +1,82 @@
+"""`quarry-admin`: operator commands run against the database directly (no API key needed)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated
+
+import typer
+
+from shared.billing.ledger import balance, top_up
+from shared.db.migrate import upgrade_database
+from shared.db.session import transaction
+from shared.tenants import service
+
+app = typer.Typer(help="Operate a Quarry deployment: migrations, tenants, keys, credits.",
+                  no_args_is_help=True)
+
+
+def _emit(payload: dict[str, object]) -> None:
+    print(json.dumps(payload, indent=2))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    upgrade_database()
+    _emit({"status": "migrated"})
+
+
+@app.command("create-tenant")
+def create_tenant(name: str, credits: Annotated[int, typer.Option(min=0)] = 0) -> None:
+    """Create a tenant, optionally with starting credits, and issue its first key."""
+    with transaction() as session:
+        tenant = service.create_tenant(session, name=name)
+        if credits:
+            top_up(session, tenant_id=tenant.id, amount=credits, reason="initial credits",
+                   entry_key=f"topup:{tenant.id}:initial")
+        issued = service.issue_key(session, tenant_id=tenant.id, name="default")
+        _emit({"tenant_id": tenant.id, "name": name, "credits_balance": credits,
+               "key_id": issued.key.id, "api_key": issued.plain})
+
+
+@app.command("issue-key")
+def issue_key(tenant_id: str, name: str = "", admin: bool = False) -> None:
+    """Issue an API key for a tenant (shown once)."""
+    with transaction() as session:
+        issued = service.issue_key(session, tenant_id=tenant_id, name=name, is_admin=admin)
+        _emit({"key_id": issued.key.id, "api_key": issued.plain, "is_admin": admin})
+
+
+@app.command("revoke-key")
+def revoke_key(key_id: str) -> None:
+    """Revoke an API key."""
+    operator = service.Caller(tenant_id="", key_id="", is_admin=True)
+    with transaction() as session:
+        key = service.revoke_key(session, key_id=key_id, caller=operator)
+        _emit({"key_id": key.id, "revoked": True})
+
+
+@app.command("top-up")
+def add_credits(tenant_id: str, amount: int, reason: str = "operator top-up") -> None:
+    """Add (or, with a negative amount, remove) credits."""
+    with transaction() as session:
+        service.get_tenant(session, tenant_id)
+        new_balance = top_up(session, tenant_id=tenant_id, amount=amount, reason=reason,
+                             entry_key=f"topup:{tenant_id}:{uuid.uuid4().hex}")
+        _emit({"tenant_id": tenant_id, "credits_balance": new_balance})
+
+
+@app.command("balance")
+def show_balance(tenant_id: str) -> None:
+    """Show a tenant's credit balance."""
+    with transaction() as session:
+        service.get_tenant(session, tenant_id)
+        _emit({"tenant_id": tenant_id, "credits_balance": balance(session, tenant_id)})
+
+
+def main() -> None:
+    app()
+if __name__ == "__main__":
+    main()
