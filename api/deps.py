@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from api.limits import apply_rate_limit
 from shared.db.session import transaction
 from shared.tenants.service import Caller, authenticate
 
@@ -22,9 +23,14 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_caller(
-    session: SessionDep, x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None
+    request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None
 ) -> Caller:
-    return authenticate(session, x_api_key)
+    # A short transaction of its own: a request that then waits for its job must not
+    # hold a database connection while it waits.
+    with transaction() as session:
+        caller = authenticate(session, x_api_key)
+    apply_rate_limit(request, caller)
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

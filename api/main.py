@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.limits import HeavyInflightCap
 from api.middleware import RequestContextMiddleware
-from api.routers import admin, canonical, extract, health, jobs, me, uploads
+from api.routers import admin, billing, canonical, extract, health, jobs, me, uploads
 from shared.logs import configure_logging
 from shared.settings import get_settings
 
@@ -19,8 +20,9 @@ def create_app() -> FastAPI:
         description="Documents in; schema-valid JSON and clean markdown out.",
     )
     install_error_handlers(app)
+    app.add_middleware(HeavyInflightCap)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, me, admin, uploads, jobs, extract, canonical):
+    for module in (health, me, admin, billing, uploads, jobs, extract, canonical):
         app.include_router(module.router)
     return app
 

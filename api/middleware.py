@@ -6,6 +6,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.limits import RATE_HEADERS_STATE
 from shared.logs import request_id_var
 from shared.settings import get_settings
 
@@ -28,7 +29,10 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                rate = scope.get("state", {}).get(RATE_HEADERS_STATE) or {}
+                headers.extend((k.lower().encode(), v.encode()) for k, v in rate.items())
             await send(message)
 
         try:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.limits import guard_queue_depth
 from shared.billing.ledger import balance
 from shared.clock import isoformat
 from shared.db.session import transaction
@@ -48,6 +49,7 @@ def wait_seconds(requested: float | None) -> float:
 
 
 async def submit_and_wait(submission: Submission, wait: float) -> JSONResponse:
+    await run_in_threadpool(guard_queue_depth)
     job_id, status = await run_in_threadpool(_create, submission)
     tenant_id = submission.caller.tenant_id
     if status not in TERMINAL_STATUSES and wait > 0:

@@ -126,13 +126,14 @@ def main() -> None:
         backends.stop()
         shutil.rmtree(work, ignore_errors=True)
     print(f"platform benchmark — {os.cpu_count()} cores, 1 API process, 1 worker (concurrency 2)")
-    print(f"  sync extract latency   p50 {results['sync_p50_ms']:.1f} ms   p99 {results['sync_p99_ms']:.1f} ms"
-          f"   (target p50 <= 150 ms)")
+    p50, p99 = results["sync_p50_ms"], results["sync_p99_ms"]
+    print(f"  sync extract latency   p50 {p50:.1f} ms   p99 {p99:.1f} ms   (target p50 <= 150 ms)")
     print(f"  of which (p50)         queue wait {results['queue_wait_p50_ms']:.1f} ms, "
           f"processing {results['processing_p50_ms']:.1f} ms")
     print(f"  sustained throughput   {results['jobs_per_s']:.1f} jobs/s over {args.jobs} jobs"
           f"   (target >= 40 jobs/s)")
-    for name, after_100, after_n in (("API", rss_100[0], rss_n[0]), ("worker", rss_100[1], rss_n[1])):
+    rows = (("API", rss_100[0], rss_n[0]), ("worker", rss_100[1], rss_n[1]))
+    for name, after_100, after_n in rows:
         growth = 100 * (after_n - after_100) / after_100
         print(f"  {name:<7} RSS           {after_100:.0f} MiB after 100 jobs, {after_n:.0f} MiB after "
               f"{args.jobs + 100} ({growth:+.1f} %, target < 10 %)")

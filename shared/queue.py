@@ -13,6 +13,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 
 from shared.jobs.states import INTERACTIVE_QUEUE, RUN_JOB_TASK, SWEEP_TASK
+from shared.redis_client import get_redis
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -60,3 +61,9 @@ def send_job(job_id: str) -> None:
                                              "interval_step": 0.3, "interval_max": 0.5})
     except (OperationalError, OSError, redis.RedisError):
         log.warning("broker unavailable; job %s stays queued for the sweeper", job_id)
+
+
+def queue_depth(queue: str = INTERACTIVE_QUEUE) -> int:
+    """Messages waiting in a queue (Redis transport keeps each queue as a list)."""
+    depth: int = get_redis().llen(queue)
+    return depth

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("QUARRY_REDIS_URL", "REDIS_URL")
     )
     db_pool_size: int = 10
+    # The API's thread pool runs 40 requests at once; each may need a connection.
+    db_max_overflow: int = 30
+    db_pool_timeout_s: float = 10.0
     db_connect_timeout_s: int = 3
     redis_socket_timeout_s: float = 3.0
 
@@ -43,6 +46,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     presign_expiry_s: int = 900
     max_pages: int = 2000
+    # Documents in: decompression and archive bomb limits, per-page work, local OCR.
+    max_image_pixels: int = 100_000_000
+    max_archive_entries: int = 10_000
+    max_archive_uncompressed_bytes: int = 512 * 1024 * 1024
+    max_archive_compression_ratio: float = 200.0
+    page_time_limit_s: float = 20.0
+    ocr_dpi: int = 150
+    ocr_threads: int = 0
 
     default_wait_s: float = 60.0
     max_wait_s: float = 300.0
@@ -58,8 +69,34 @@ class Settings(BaseSettings):
     sweeper_interval_s: float = 30.0
     sweeper_stale_queued_s: float = 60.0
 
+    # Billing and fairness. Prices are credits per page.
+    price_extract_fast: int = 1
+    price_extract_standard: int = 3
+    price_extract_robust: int = 6
+    price_markdown_fast: int = 1
+    price_markdown_default: int = 2
+    byok_rate_percent: int = 50
+    free_pages_per_month: int = 0
+    rate_heavy_per_s: float = 5.0
+    rate_heavy_burst: int = 20
+    rate_general_per_s: float = 50.0
+    rate_general_burst: int = 200
+    max_inflight_heavy: int = 32
+    max_queue_depth: int = 50_000
+
     dev_tenant_name: str = "dev"
     dev_tenant_credits: int = 1000
+
+    # Extraction LLM. An empty default model means the server has none: without a BYOK
+    # key the local engine extracts. The key is read from the environment only.
+    llm_default_model: str = ""
+    llm_default_api_key: str = ""
+    llm_default_api_base: str | None = None
+    llm_timeout_s: float = 60.0
+    llm_num_retries: int = 2
+    llm_retry_backoff_s: float = 1.0
+    llm_chunk_tokens: int = 12_000
+    llm_max_parallel_chunks: int = 4
 
     @model_validator(mode="after")
     def _fail_fast_on_nonsense(self) -> Settings:

@@ -33,7 +33,8 @@ def _fresh_database(server_url: str) -> str:
 def work_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="quarry-test-"))
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    if not os.environ.get("QUARRY_TEST_KEEP_LOGS"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def test_compose_services_run_existing_code_with_health_checks() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert {"postgres", "redis", "minio", "api-1", "api-2", "worker", "beat", "flower"} <= services.keys()
-    for name, service in services.items():
+    for service in services.values():
         if service.get("image", "").startswith("quarry"):
             _assert_runs_project_code(service["command"])
             _assert_env_names(service["environment"])

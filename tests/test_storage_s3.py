@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.factories import INVOICE_LINES, make_pdf, make_tenant
-from tests.stack import ApiServer, MotoServer, Process, start_api, start_moto, start_worker
+from tests.stack import ApiServer, MotoServer, start_api, start_moto, start_worker
 
 BUCKET = "quarry-test"
 

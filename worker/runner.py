@@ -9,8 +9,8 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
-from shared.billing.ledger import record_entry
 from shared.billing.pricing import credits_for, pricing_mode
+from shared.billing.service import settle_job
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
 from shared.jobs.events import publish_job_done
@@ -73,29 +73,32 @@ def _retry(claim: Claim, exc: QuarryError) -> RetryLater:
 
 
 def _fail(claim: Claim, exc: QuarryError) -> None:
+    """Record a failure; failed jobs are not charged, their hold goes back."""
     error = {**exc.to_body(), "status_code": exc.status_code}
-    if isinstance(exc, QuarryError) and "code" in exc.extra:
-        error["code"] = exc.extra["code"]
     with transaction() as session:
-        written = record_outcome(session, claim, status=JobStatus.FAILED, error=error)
+        written = record_outcome(session, claim, status=JobStatus.FAILED, error=error,
+                                 cost={"credits_used": 0, "pages": 0})
+        if written:
+            job = session.get_one(Job, claim.job_id)
+            settle_job(session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
+                       charge=None)
     if written:
         publish_job_done(claim.job_id)
 
 
 def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -> None:
+    """Record the result and charge the actual pages, in one transaction, once."""
     operation, options = job_input["operation"], job_input["options"]
-    credits = credits_for(operation, options, outcome.pages)
-    cost = {"credits_used": credits, "pages": outcome.pages}
     with transaction() as session:
-        written = record_outcome(
-            session, claim, status=JobStatus(outcome.status), result=outcome.payload, cost=cost
-        )
+        job = session.get_one(Job, claim.job_id)
+        written = record_outcome(session, claim, status=JobStatus(outcome.status),
+                                 result=outcome.payload)
         if written:
-            tenant_id = session.get_one(Job, claim.job_id).tenant_id
-            record_entry(
-                session, tenant_id=tenant_id, kind="charge", amount=-credits,
-                entry_key=f"charge:{claim.job_id}", job_id=claim.job_id, operation=operation,
+            charged = settle_job(
+                session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
+                charge=credits_for(operation, options, outcome.pages), operation=operation,
                 mode=pricing_mode(operation, options), pages=outcome.pages,
             )
+            job.cost = {"credits_used": charged, "pages": outcome.pages}
     if written:
         publish_job_done(claim.job_id)

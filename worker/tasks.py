@@ -9,15 +9,17 @@ from typing import Any
 from celery import Task
 
 from shared.db.session import after_commit, transaction
+from shared.errors import ServiceUnavailable
 from shared.jobs.lifecycle import stale_job_ids
 from shared.jobs.states import RUN_JOB_TASK, SWEEP_TASK
 from shared.logs import job_id_var
 from shared.queue import send_job
 from shared.settings import get_settings
 from worker.celery_app import app
-from worker.runner import execute_job
+from worker.runner import RetryLater, execute_job
 
 log = logging.getLogger(__name__)
+DATABASE_RETRY_S = 2.0
 
 
 @app.task(name=RUN_JOB_TASK, bind=True, max_retries=None)
@@ -25,6 +27,11 @@ def run_job(self: Task[Any, Any], job_id: str) -> None:
     token = job_id_var.set(job_id)
     try:
         retry = execute_job(job_id)
+    except ServiceUnavailable as exc:
+        # The database went away or chose us as a deadlock victim; our claim still stands
+        # and the next delivery takes the job over.
+        log.warning("database unavailable while running job: %s", exc.detail)
+        retry = RetryLater(DATABASE_RETRY_S)
     finally:
         job_id_var.reset(token)
     if retry is not None:

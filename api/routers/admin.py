@@ -16,6 +16,7 @@ from shared.tenants.schemas import (
     KeyCreate,
     KeyIssued,
     KeyOut,
+    RateLimitsIn,
     TenantCreate,
     TenantOut,
 )
@@ -50,3 +51,12 @@ def add_credits(tenant_id: str, body: CreditTopUp, _: AdminDep, session: Session
     new_balance = top_up(session, tenant_id=tenant_id, amount=body.amount, reason=body.reason,
                          entry_key=f"topup:{tenant_id}:{uuid.uuid4().hex}")
     return BalanceOut(tenant_id=tenant_id, credits_balance=new_balance)
+
+
+@router.put("/tenants/{tenant_id}/rate-limits")
+def set_rate_limits(
+    tenant_id: str, body: RateLimitsIn, _: AdminDep, session: SessionDep
+) -> dict[str, object]:
+    limits = body.model_dump(exclude_none=True)
+    tenant = service.set_rate_limits(session, tenant_id=tenant_id, limits=limits)
+    return {"tenant_id": tenant.id, "rate_limits": tenant.rate_limits}

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
 from api.submission import Submission, submit_and_wait, wait_seconds
+from shared.db.session import transaction
+from shared.files.checks import FileInfo, inspect_file
 from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest, build_options
 from shared.jobs.service import JobRequest
 from shared.jobs.states import Operation
 from shared.jobs.uploads import resolve_file_uri
+from shared.storage.factory import get_storage
 from shared.tenants.service import Caller
 
 router = APIRouter(prefix="/v1", tags=["extraction"])
@@ -50,10 +55,20 @@ async def _submit_uri(
     idempotency_key: str | None,
 ) -> JSONResponse:
     wait_s = wait_seconds(wait)
+    info = await run_in_threadpool(_inspect_uploaded, caller.tenant_id, file_uri)
 
     def find_upload(session: Session) -> Any:
         return resolve_file_uri(session, tenant_id=caller.tenant_id, file_uri=file_uri)
 
-    submission = Submission(caller=caller, request=request, upload_factory=find_upload,
-                            idempotency_key=idempotency_key, file_digest=file_uri)
+    submission = Submission(caller=caller, request=replace(request, pages=info.pages),
+                            upload_factory=find_upload, idempotency_key=idempotency_key,
+                            file_digest=file_uri)
     return await submit_and_wait(submission, wait_s)
+
+
+def _inspect_uploaded(tenant_id: str, file_uri: str) -> FileInfo:
+    """Check the uploaded bytes like a multipart file, and estimate pages for the hold."""
+    with transaction() as session:
+        upload = resolve_file_uri(session, tenant_id=tenant_id, file_uri=file_uri)
+        key, name, content_type = upload.storage_key, upload.file_name, upload.content_type
+    return inspect_file(get_storage().get_bytes(key), name, content_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
@@ -104,13 +105,14 @@ async def _submit_multipart(
     content_type = file.content_type
     if content_type == "application/octet-stream":
         content_type = None
-    await run_in_threadpool(inspect_file, data, file_name, content_type)
+    info = await run_in_threadpool(inspect_file, data, file_name, content_type)
 
     def make_upload(session: Session) -> Any:
         return store_upload(session, tenant_id=caller.tenant_id, file_name=file_name,
                             content_type=content_type, data=data)
 
-    submission = Submission(caller=caller, request=request, upload_factory=make_upload,
+    submission = Submission(caller=caller, request=replace(request, pages=info.pages),
+                            upload_factory=make_upload,
                             idempotency_key=idempotency_key,
                             file_digest=hashlib.sha256(data).hexdigest())
     return await submit_and_wait(submission, wait_s)

@@ -23,11 +23,13 @@ def record_entry(
     operation: str | None = None,
     mode: str | None = None,
     pages: int | None = None,
+    apply_to_balance: bool = True,
 ) -> bool:
     """Append one entry unless `entry_key` was already used; return whether it was new.
 
     The insert and the balance update share a transaction, so the balance always
     equals the ledger sum; a re-delivered job hitting the same key changes nothing.
+    `apply_to_balance=False` is for a caller that already moved the balance itself.
     """
     inserted = session.execute(
         insert(LedgerEntry)
@@ -40,6 +42,8 @@ def record_entry(
     ).first()
     if inserted is None:
         return False
+    if not apply_to_balance:
+        return True
     session.execute(
         update(Tenant)
         .where(Tenant.id == tenant_id)

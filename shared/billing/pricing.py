@@ -1,14 +1,11 @@
-"""Credits per page by operation and mode; BYOK calls pay a reduced rate."""
+"""Credits per page by operation and mode; BYOK calls pay a reduced rate. Rates live in settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shared.jobs.states import Operation
-
-EXTRACT_RATES = {"fast": 1, "standard": 3, "robust": 6}
-MARKDOWN_RATES = {"fast": 1, "default": 2}
-BYOK_RATE_PERCENT = 50
+from shared.settings import get_settings
 
 
 def pricing_mode(operation: str, options: dict[str, Any]) -> str:
@@ -17,11 +14,18 @@ def pricing_mode(operation: str, options: dict[str, Any]) -> str:
     return str(options.get("mode") or "standard")
 
 
+def price_per_page(operation: str, mode: str) -> int:
+    settings = get_settings()
+    if operation == Operation.TO_MARKDOWN:
+        return settings.price_markdown_fast if mode == "fast" else settings.price_markdown_default
+    return {"fast": settings.price_extract_fast, "robust": settings.price_extract_robust}.get(
+        mode, settings.price_extract_standard
+    )
+
+
 def credits_for(operation: str, options: dict[str, Any], pages: int) -> int:
-    """What a job with `pages` pages costs; BYOK halves the rate, rounding up."""
-    rates = MARKDOWN_RATES if operation == Operation.TO_MARKDOWN else EXTRACT_RATES
-    per_page = rates.get(pricing_mode(operation, options), max(rates.values()))
-    total = per_page * max(pages, 1)
+    """What a job of `pages` pages costs; BYOK pays `byok_rate_percent`, rounded up."""
+    total = price_per_page(operation, pricing_mode(operation, options)) * max(pages, 1)
     if options.get("byok"):
-        total = -(-total * BYOK_RATE_PERCENT // 100)
+        total = -(-total * get_settings().byok_rate_percent // 100)
     return total

@@ -29,9 +29,9 @@ def get_engine() -> Engine:
     return create_engine(
         settings.sqlalchemy_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        pool_timeout=settings.db_connect_timeout_s,
+        pool_timeout=settings.db_pool_timeout_s,
         connect_args={"connect_timeout": settings.db_connect_timeout_s},
     )
 

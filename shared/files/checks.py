@@ -1,14 +1,35 @@
-"""Cheap up-front checks on a file: what it is, whether it is safe to process."""
+"""Cheap up-front checks on a file: what it is, whether it is safe to process.
+
+The API runs them before a job is queued and the worker runs them again before
+converting (files uploaded by presigned URL never passed the API).
+"""
 
 from __future__ import annotations
 
+import re
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import pymupdf
+from shared.errors import BadRequest, InvalidFile, UnsupportedFileType
+from shared.files.archives import ArchiveLimits, check_archive
+from shared.files.images import check_image
+from shared.files.kinds import (
+    BY_NAME,
+    IMAGE_KINDS,
+    OFFICE_KINDS,
+    SUPPORTED_MESSAGE,
+    FileKind,
+    kind_for_file_name,
+    kind_for_media_type,
+)
+from shared.files.limits import check_page_count
+from shared.files.pdf import check_pdf
+from shared.files.sniff import looks_like_text, sniff_binary_kind, sniff_text_kind
+from shared.settings import Settings, get_settings
 
-from shared.errors import InvalidFile, UnsupportedFileType
-
-PDF_MAGIC = b"%PDF-"
+_SLIDE = re.compile(r"^ppt/slides/slide\d+\.xml$")
+_SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 
 
 @dataclass(frozen=True)
@@ -18,23 +39,63 @@ class FileInfo:
     kind: str
     pages: int
 
+    @property
+    def label(self) -> str:
+        return BY_NAME[self.kind].label
+
 
 def inspect_file(data: bytes, file_name: str, content_type: str | None) -> FileInfo:
-    if data[:1024].find(PDF_MAGIC) != -1:
-        return FileInfo(kind="pdf", pages=_check_pdf(data))
-    if file_name.lower().endswith(".pdf") or (content_type or "").endswith("/pdf"):
-        raise InvalidFile("Invalid PDF file signature. The file may be corrupted or renamed.")
-    raise UnsupportedFileType("Unsupported file type. Supported: PDF.")
+    """Detect the type from the bytes, check it against the claims, and check its integrity."""
+    kind = detect_file_type(data, file_name, content_type)
+    return FileInfo(kind=kind, pages=_checked_pages(data, kind, get_settings()))
 
 
-def _check_pdf(data: bytes) -> int:
+def detect_file_type(data: bytes, file_name: str, content_type: str | None) -> str:
+    """The supported kind of `data`; the name and declared type must not claim another."""
+    if not data:
+        raise BadRequest("The file is empty.", code="empty_file")
+    claims = [claim for claim in (kind_for_file_name(file_name), kind_for_media_type(content_type))
+              if claim is not None]
+    sniffed = sniff_binary_kind(data)
+    if sniffed in BY_NAME:
+        _require_claims(claims, lambda claim: claim.name == sniffed)
+        return str(sniffed)
+    if sniffed is None and looks_like_text(data):
+        _require_claims(claims, lambda claim: claim.textual)
+        return claims[0].name if claims else sniff_text_kind(data)
+    _require_claims(claims, lambda claim: False)
+    raise UnsupportedFileType(SUPPORTED_MESSAGE)
+
+
+def signature_message(kind: FileKind) -> str:
+    return f"Invalid {kind.label} file signature. The file may be corrupted or renamed."
+
+
+def _require_claims(claims: list[FileKind], holds: Callable[[FileKind], bool]) -> None:
+    for claim in claims:
+        if not holds(claim):
+            raise InvalidFile(signature_message(claim))
+
+
+def _checked_pages(data: bytes, kind: str, settings: Settings) -> int:
+    if kind == "pdf":
+        return check_pdf(data, settings.max_pages)
+    if kind in IMAGE_KINDS:
+        return check_image(data, kind, settings.max_image_pixels, settings.max_pages)
+    if kind in OFFICE_KINDS:
+        return _office_pages(data, kind, settings)
+    return 1
+
+
+def _office_pages(data: bytes, kind: str, settings: Settings) -> int:
+    limits = ArchiveLimits(max_entries=settings.max_archive_entries,
+                           max_uncompressed_bytes=settings.max_archive_uncompressed_bytes,
+                           max_ratio=settings.max_archive_compression_ratio)
     try:
-        document = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
-    except Exception as exc:  # PyMuPDF raises several types for broken files
-        raise InvalidFile("Corrupted or invalid PDF file structure.") from exc
-    with document:
-        if document.needs_pass or document.is_encrypted:
-            raise InvalidFile("Password protected PDFs are not supported.")
-        if document.page_count < 1:
-            raise InvalidFile("Corrupted or invalid PDF file structure.")
-        return int(document.page_count)
+        names = check_archive(data, limits)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InvalidFile(signature_message(BY_NAME[kind])) from exc
+    pattern = {"pptx": _SLIDE, "xlsx": _SHEET}.get(kind)
+    pages = max(1, sum(1 for name in names if pattern.match(name))) if pattern else 1
+    check_page_count(pages, settings.max_pages)
+    return pages

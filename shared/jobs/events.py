@@ -10,6 +10,7 @@ from functools import lru_cache
 import redis
 import redis.asyncio as aioredis
 
+from shared.redis_client import get_redis
 from shared.settings import get_settings
 
 
@@ -17,19 +18,10 @@ def channel_for(job_id: str) -> str:
     return f"quarry:job-done:{job_id}"
 
 
-@lru_cache
-def _sync_client() -> redis.Redis:
-    settings = get_settings()
-    return redis.Redis.from_url(
-        settings.redis_url, socket_timeout=settings.redis_socket_timeout_s,
-        socket_connect_timeout=settings.redis_socket_timeout_s,
-    )
-
-
 def publish_job_done(job_id: str) -> None:
     """Best effort: a waiter that misses this finds the result by polling the database."""
     with contextlib.suppress(redis.RedisError):
-        _sync_client().publish(channel_for(job_id), "done")
+        get_redis().publish(channel_for(job_id), "done")
 
 
 async def wait_for_job_done(
@@ -84,4 +76,4 @@ async def _next_message(pubsub: aioredis.client.PubSub | None, timeout_s: float)
 
 
 def ping_redis() -> None:
-    _sync_client().ping()
+    get_redis().ping()

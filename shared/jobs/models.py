@@ -55,5 +55,6 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    held_credits: Mapped[int] = mapped_column(default=0)
     pages_total: Mapped[int | None] = mapped_column(default=None)
     pages_done: Mapped[int | None] = mapped_column(default=None)

@@ -13,6 +13,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.billing.pricing import credits_for
+from shared.billing.service import place_hold, settle_job
 from shared.clock import utcnow
 from shared.db.session import after_commit
 from shared.errors import BadRequest, Conflict, NotFound
@@ -31,6 +33,8 @@ class JobRequest:
     options: dict[str, Any]
     metadata: dict[str, Any] | None = None
     webhook_url: str | None = None
+    pages: int = 1
+    """The cheap page estimate the credits hold is based on."""
 
     def fingerprint(self, file_digest: str) -> str:
         body = {
@@ -70,6 +74,8 @@ def submit_job(
         if existing is None:
             raise
         return _same_request_or_conflict(existing, fingerprint)
+    job.held_credits = credits_for(request.operation, request.options, request.pages)
+    place_hold(session, tenant_id=tenant_id, job_id=job.id, credits=job.held_credits)
     job_id = job.id
     after_commit(session, lambda: send_job(job_id))
     return job
@@ -143,10 +149,13 @@ def cancel_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
         if job.status == JobStatus.CANCELED:
             return job
         raise Conflict(f"Job already finished with status {job.status}.")
-    session.execute(
+    canceled = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-        .values(status=JobStatus.CANCELED, finished_at=utcnow())
+        .values(status=JobStatus.CANCELED, finished_at=utcnow(),
+                cost={"credits_used": 0, "pages": 0})
     )
+    if getattr(canceled, "rowcount", 0):
+        settle_job(session, tenant_id=tenant_id, job_id=job_id, held=job.held_credits, charge=None)
     session.refresh(job)
     return job

@@ -54,3 +54,13 @@ class CreditTopUp(BaseModel):
 class BalanceOut(BaseModel):
     tenant_id: str
     credits_balance: int
+
+
+class BucketLimit(BaseModel):
+    rate: float = Field(gt=0, le=100_000)
+    burst: int = Field(ge=1, le=1_000_000)
+
+
+class RateLimitsIn(BaseModel):
+    heavy: BucketLimit | None = None
+    general: BucketLimit | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ class Caller:
     tenant_id: str
     key_id: str
     is_admin: bool
+    rate_limits: dict[str, Any] | None = None
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -89,10 +91,23 @@ def issue_key(session: Session, *, tenant_id: str, name: str = "", is_admin: boo
 def authenticate(session: Session, plain: str | None) -> Caller:
     if not plain:
         raise Unauthorized()
-    key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(plain))).first()
-    if key is None or key.revoked_at is not None:
+    found = session.execute(
+        select(ApiKey, Tenant.rate_limits)
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.key_hash == hash_key(plain))
+    ).first()
+    if found is None or found[0].revoked_at is not None:
         raise Unauthorized()
-    return Caller(tenant_id=key.tenant_id, key_id=key.id, is_admin=key.is_admin)
+    key, rate_limits = found
+    return Caller(tenant_id=key.tenant_id, key_id=key.id, is_admin=key.is_admin,
+                  rate_limits=rate_limits)
+
+
+def set_rate_limits(session: Session, *, tenant_id: str, limits: dict[str, Any]) -> Tenant:
+    tenant = get_tenant(session, tenant_id)
+    tenant.rate_limits = limits
+    session.flush()
+    return tenant
 
 
 def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:

@@ -63,6 +63,10 @@ class Page:
     height: float
     blocks: list[Block] = field(default_factory=list)
     source: Literal["text", "ocr", "llm"] = "text"
+    label: str | None = None
+    """What the page is within its file when not a numbered page: a sheet, a slide, an attachment."""
+    rotation: float = 0.0
+    """Degrees the page image was turned (quarter turns and deskew) before OCR read it."""
 
     @property
     def text(self) -> str:
@@ -86,6 +90,10 @@ class Document:
     def ocr_pages(self) -> int:
         return sum(1 for page in self.pages if page.source != "text")
 
+    @property
+    def words(self) -> list[Word]:
+        return [word for page in self.pages for line in page.lines() for word in line.words]
+
 
 def line_from_text(text: str, *, top: float = 0.0, height: float = 12.0) -> Line:
     """A line for formats without geometry: words get approximate horizontal boxes."""
@@ -96,3 +104,23 @@ def line_from_text(text: str, *, top: float = 0.0, height: float = 12.0) -> Line
         words.append(Word(token, (x, top, x + width, top + height)))
         x += width + 6.0
     return Line(words=words, bbox=(0.0, top, max(x - 6.0, 0.0), top + height), font_size=height)
+
+
+def block_from_text(text: str, *, kind: BlockKind = "paragraph", level: int = 0, top: float = 0.0,
+                    height: float = 12.0) -> Block:
+    """A block for formats without geometry: one line per text line, stacked from `top`."""
+    lines = [line_from_text(row, top=top + index * height * 1.2, height=height)
+             for index, row in enumerate(row for row in text.splitlines() if row.strip())]
+    boxes = [line.bbox for line in lines]
+    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else None
+    return Block(kind=kind, lines=lines, bbox=bbox, level=level)
+
+
+def table_block(rows: list[list[str]], *, lines: list[Line] | None = None, has_header: bool = True,
+                bbox: BBox | None = None) -> Block:
+    """A table block. `lines` are its words in place (PDF); without them, one line per row."""
+    if lines is None:
+        lines = [line_from_text(" ".join(cell for cell in row if cell)) for row in rows]
+    return Block(kind="table", lines=[line for line in lines if line.words], bbox=bbox,
+                 table=Table(rows=rows, bbox=bbox, has_header=has_header))

@@ -1,30 +1,86 @@
-"""Document → markdown. Pages are separated by a marker line a client can split on."""
+"""Document → markdown. Pages are separated by a marker line a client can split on.
+
+Headings, list items, tables and code come from the block kinds converters set.
+Running headers and footers (the same text in the top or bottom margin of most
+pages, page numbers normalised) are left out of the markdown; they stay in the
+document model, so extraction and provenance still see them.
+"""
 
 from __future__ import annotations
 
-from worker.pipeline.document import Block, Document, Table
+import re
+from collections import Counter
+
+from worker.pipeline.document import Block, Document, Page, Table
 
 PAGE_SEPARATOR = "\n\n<!-- page {number} -->\n\n"
+MARGIN = 0.1
+"""Share of the page height at the top and bottom where running headers and footers live."""
+MIN_REPEATS = 3
+_DIGITS = re.compile(r"\d+")
+_BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃·]\s*")
+_ORDERED = re.compile(r"^\d{1,3}[.)]\s")
 
 
 def render_markdown(document: Document) -> str:
+    running = running_margins(document)
     parts: list[str] = []
     for page in document.pages:
-        body = "\n\n".join(filter(None, (_render_block(block) for block in page.blocks)))
+        blocks = [block for block in page.blocks if _margin_key(page, block) not in running]
+        body = _render_blocks(blocks)
         parts.append(PAGE_SEPARATOR.format(number=page.number).lstrip("\n") + body)
     return "\n\n".join(parts).strip() + "\n"
+
+
+def running_margins(document: Document) -> set[str]:
+    """Normalised texts of margin blocks repeated on at least half the pages (and 3 of them)."""
+    if len(document.pages) < MIN_REPEATS:
+        return set()
+    seen: Counter[str] = Counter()
+    for page in document.pages:
+        seen.update({key for block in page.blocks if (key := _margin_key(page, block))})
+    needed = max(MIN_REPEATS, len(document.pages) // 2)
+    return {key for key, count in seen.items() if count >= needed}
+
+
+def _margin_key(page: Page, block: Block) -> str:
+    """A block's identity as a possible running header/footer; empty when it is body text."""
+    if block.bbox is None or block.table is not None or page.height <= 0 or page.source == "llm":
+        return ""
+    top, bottom = block.bbox[1] / page.height, block.bbox[3] / page.height
+    if MARGIN < top and bottom < 1 - MARGIN:
+        return ""
+    edge = "top" if top <= MARGIN else "bottom"
+    return edge + ":" + _DIGITS.sub("#", " ".join(block.text.lower().split()))
+
+
+def _render_blocks(blocks: list[Block]) -> str:
+    out: list[str] = []
+    previous: Block | None = None
+    for block in blocks:
+        text = _render_block(block)
+        if not text:
+            continue
+        # Consecutive list items form one list: no blank line between them.
+        joiner = "\n" if previous is not None and previous.kind == block.kind == "list_item" else "\n\n"
+        out.append((joiner if out else "") + text)
+        previous = block
+    return "".join(out)
 
 
 def _render_block(block: Block) -> str:
     if block.table is not None:
         return render_table(block.table)
+    if block.kind == "code":
+        return "```\n" + "\n".join(line.text for line in block.lines) + "\n```"
     text = " ".join(line.text for line in block.lines).strip()
     if not text:
         return ""
     if block.kind == "heading":
         return "#" * max(1, min(block.level, 6)) + " " + text
     if block.kind == "list_item":
-        return "- " + text
+        text = _BULLET.sub("", text)
+        return text if _ORDERED.match(text) else "- " + text
     return text
 
 

@@ -60,8 +60,26 @@ def _to_markdown(document: Document, job: JobInput, started: float) -> PipelineR
     meta = {
         "pages": len(document.pages), "ocr_pages": document.ocr_pages,
         "conversion_mode": job.options.get("conversion_mode", "default"),
-        "engine": "pymupdf", "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "engine": _engine(document, job.options), "file_type": document.file_type,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
     payload = {"markdown": render_markdown(document), "plain_text": document.plain_text,
                "meta": meta}
     return PipelineResult(status="succeeded", payload=payload, pages=len(document.pages))
+
+
+PARSERS = {"pdf": "pymupdf", "docx": "python-docx", "xlsx": "openpyxl", "pptx": "python-pptx",
+           "html": "beautifulsoup", "eml": "email", "csv": "csv", "text": "text",
+           "markdown": "text"}
+
+
+def _engine(document: Document, options: dict[str, Any]) -> str:
+    """What read the document: its parser, plus the OCR engine or vision model that read pages."""
+    names = [PARSERS[document.file_type]] if document.file_type in PARSERS else []
+    sources = {page.source for page in document.pages}
+    if "ocr" in sources:
+        names.append("rapidocr")
+    if "llm" in sources:
+        model = (options.get("ocr") or options.get("llm") or {}).get("provider_model")
+        names.append(f"llm:{model}")
+    return "+".join(names) or "none"

@@ -1,6 +1,8 @@
 """Converters: file bytes → `Document`, one module per family of formats.
 
-`convert_document` is the single entry the pipeline calls.
+`convert_document` is the single entry the pipeline calls. It re-runs the
+up-front file checks first: files uploaded by presigned URL never passed the
+API's, and a worker must not trust bytes it did not inspect.
 """
 
 from __future__ import annotations
@@ -8,8 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import InvalidFile
+from shared.files.checks import inspect_file
+from shared.files.kinds import IMAGE_KINDS
+from worker.pipeline.convert.delimited import convert_csv
+from worker.pipeline.convert.docx import convert_docx
+from worker.pipeline.convert.eml import convert_eml
+from worker.pipeline.convert.html import convert_html
+from worker.pipeline.convert.image import convert_image
 from worker.pipeline.convert.pdf import convert_pdf
+from worker.pipeline.convert.pptx import convert_pptx
+from worker.pipeline.convert.text import convert_markdown, convert_text
+from worker.pipeline.convert.xlsx import convert_xlsx
 from worker.pipeline.document import Document
+from worker.pipeline.ocr import PageReader, page_reader_for
+
+# An e-mail attached to an e-mail attached to …: deeper than this is refused.
+MAX_NESTING = 3
 
 
 @dataclass(frozen=True)
@@ -24,4 +41,34 @@ class ConversionRequest:
 
 
 def convert_document(request: ConversionRequest) -> Document:
-    return convert_pdf(request.data)
+    reader = page_reader_for(request.ocr, request.ocr_model)
+    return _convert(request.data, request.file_name, request.content_type, request.ocr, reader, 0)
+
+
+def _convert(data: bytes, file_name: str, content_type: str | None, ocr: str,
+             reader: PageReader | None, depth: int) -> Document:
+    info = inspect_file(data, file_name, content_type)
+    kind = info.kind
+    if kind == "pdf":
+        return convert_pdf(data, ocr=ocr, reader=reader)
+    if kind in IMAGE_KINDS:
+        return convert_image(data, kind, reader=reader)
+    if kind == "eml":
+        if depth >= MAX_NESTING:
+            raise InvalidFile("E-mail attachments are nested too deeply.", code="nesting_too_deep")
+        return convert_eml(data, lambda payload, name, media: _convert(
+            payload, name, media, ocr, reader, depth + 1))
+    simple = {"docx": convert_docx, "xlsx": convert_xlsx, "pptx": convert_pptx, "csv": convert_csv,
+              "html": convert_html, "markdown": convert_markdown, "text": convert_text}
+    return _parsed(simple[kind], data, info.label)
+
+
+def _parsed(parse: Any, data: bytes, label: str) -> Document:
+    """Parser failures on a file that passed the checks mean a damaged file: a 400, not a 500."""
+    try:
+        document: Document = parse(data)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        raise InvalidFile(f"Corrupted or invalid {label} file.") from exc
+    return document

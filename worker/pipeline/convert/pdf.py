@@ -1,29 +1,78 @@
-"""PDF → Document through PyMuPDF's text layer (words with boxes, font sizes)."""
+"""PDF → Document: PyMuPDF's text layer (words, fonts, ruled tables), OCR where it is missing."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
+import numpy as np
 import pymupdf
 
+from shared.files.pdf import open_pdf
+from shared.settings import get_settings
+from worker.pipeline.convert.layout import classify_blocks
+from worker.pipeline.convert.pdf_tables import find_table_blocks, place_tables
 from worker.pipeline.document import Block, Document, Line, Page, Word
+from worker.pipeline.ocr import PageReader
+from worker.pipeline.ocr.engine import Gray
+
+log = logging.getLogger(__name__)
+
+# Fewer letters and digits than this and the page counts as having no text layer.
+MIN_TEXT_CHARS = 16
+# Rendering for OCR never exceeds this many pixels, whatever the page size claims.
+MAX_RENDER_PIXELS = 25_000_000
 
 
-def convert_pdf(data: bytes) -> Document:
-    with pymupdf.open(stream=data, filetype="pdf") as pdf:  # type: ignore[no-untyped-call]
-        pages = [_convert_page(page) for page in pdf]
+def convert_pdf(data: bytes, *, ocr: str = "auto", reader: PageReader | None = None) -> Document:
+    """Convert every page; `ocr` is `auto`, `never` or `always` (see `ConversionRequest`)."""
+    with open_pdf(data) as pdf:
+        pages = [_convert_page(page, ocr, reader) for page in pdf]
         title = (pdf.metadata or {}).get("title") or None
-    return Document(pages=pages, file_type="pdf", title=title)
+    document = Document(pages=pages, file_type="pdf", title=title)
+    classify_blocks(document)
+    return document
 
 
-def _convert_page(page: Any) -> Page:
+def _convert_page(page: Any, ocr: str, reader: PageReader | None) -> Page:
+    started = time.perf_counter()
+    limit = get_settings().page_time_limit_s
+    text_page = page.get_textpage()
+    converted = _text_layer_page(page, text_page)
+    if reader is not None and _wants_reading(page, converted, ocr):
+        image, scale = render_gray(page, get_settings().ocr_dpi)
+        return reader.read(image, number=converted.number, scale=scale)
+    if time.perf_counter() - started < limit:
+        tables = find_table_blocks(page, converted)
+        converted.blocks = place_tables(converted.blocks, tables)
+    else:
+        log.warning("page %d over its time budget: table detection skipped", converted.number)
+    return converted
+
+
+def _wants_reading(page: Any, converted: Page, ocr: str) -> bool:
+    if ocr == "always":
+        return True
+    if _usable_chars(converted) >= MIN_TEXT_CHARS:
+        return False
+    # Without images or vector paths there is nothing an OCR pass could see.
+    return bool(page.get_images(full=False)) or bool(page.get_cdrawings())
+
+
+def _usable_chars(page: Page) -> int:
+    return sum(1 for line in page.lines() for word in line.words for char in word.text
+               if char.isalnum())
+
+
+def _text_layer_page(page: Any, text_page: Any) -> Page:
     words_by_line: dict[tuple[int, int], list[Word]] = {}
-    for x0, y0, x1, y1, text, block_no, line_no, _ in page.get_text("words", sort=True):
+    for x0, y0, x1, y1, text, block_no, line_no, _ in page.get_text("words", textpage=text_page):
         words_by_line.setdefault((block_no, line_no), []).append(Word(text, (x0, y0, x1, y1)))
-    sizes = _line_font_sizes(page)
+    fonts = _line_fonts(page, text_page)
     blocks: dict[int, Block] = {}
     for (block_no, line_no), words in words_by_line.items():
-        size, bold = sizes.get((block_no, line_no), (0.0, False))
+        size, bold = fonts.get((block_no, line_no), (0.0, False))
         line = Line(words=words, bbox=_union([w.bbox for w in words]), font_size=size, bold=bold)
         blocks.setdefault(block_no, Block(kind="paragraph")).lines.append(line)
     for block in blocks.values():
@@ -33,17 +82,32 @@ def _convert_page(page: Any) -> Page:
                 blocks=list(blocks.values()))
 
 
-def _line_font_sizes(page: Any) -> dict[tuple[int, int], tuple[float, bool]]:
-    sizes: dict[tuple[int, int], tuple[float, bool]] = {}
-    for block in page.get_text("dict")["blocks"]:
+def _line_fonts(page: Any, text_page: Any) -> dict[tuple[int, int], tuple[float, bool]]:
+    fonts: dict[tuple[int, int], tuple[float, bool]] = {}
+    for block in page.get_text("dict", textpage=text_page)["blocks"]:
         for line_no, line in enumerate(block.get("lines", [])):
-            spans = line.get("spans") or [{}]
+            spans = [span for span in line.get("spans", []) if span.get("text", "").strip()]
+            spans = spans or [{}]
             size = max(float(span.get("size", 0.0)) for span in spans)
-            bold = all(int(span.get("flags", 0)) & 16 for span in spans)
-            sizes[(block["number"], line_no)] = (size, bold)
-    return sizes
+            bold = all(int(span.get("flags", 0)) & 16 or "bold" in str(span.get("font", "")).lower()
+                       for span in spans)
+            fonts[(block["number"], line_no)] = (round(size, 1), bool(bold))
+    return fonts
+
+
+def render_gray(page: Any, dpi: int) -> tuple[Gray, float]:
+    """The page as grayscale pixels, and the points-per-pixel scale of that rendering."""
+    rect = page.rect
+    zoom = dpi / 72
+    area = max(rect.width * rect.height, 1.0)
+    zoom = min(zoom, (MAX_RENDER_PIXELS / area) ** 0.5)
+    matrix = pymupdf.Matrix(zoom, zoom)  # type: ignore[no-untyped-call]
+    pixmap = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csGRAY, alpha=False)
+    image = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width)
+    return image.copy(), 1 / zoom
 
 
 def _union(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes),
             max(b[2] for b in boxes), max(b[3] for b in boxes))
+

@@ -1,6 +1,9 @@
 """Extraction engines: document + JSON Schema → values with evidence.
 
-`extract_document` is the single entry the pipeline calls.
+`extract_document` is the single entry the pipeline calls. It picks the engine
+(BYOK model, else the server's default model, else the local engine), validates the
+result against the schema, grounds each value in the document and, in robust mode,
+cross-checks against the second (all-OCR) reading.
 """
 
 from __future__ import annotations
@@ -8,11 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
-from shared.errors import SchemaValidationFailed
+from shared.errors import BadRequest, SchemaValidationFailed
+from shared.extraction.schema import inline_refs
 from worker.pipeline.document import Document
-from worker.pipeline.extract.local import extract_fields
+from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
+from worker.pipeline.extract.crosscheck import cross_check
+from worker.pipeline.extract.evidence import Evidence
+from worker.pipeline.extract.grounding import ground
+from worker.pipeline.extract.llm_engine import extract_with_llm
+from worker.pipeline.extract.local import extract_local
+from worker.pipeline.extract.payload import build_payload
+from worker.pipeline.extract.validate import drop_nulls, validation_errors
+from worker.pipeline.extract.values import coerce
+from worker.pipeline.llm import LLMConfig, resolve_model
+
+__all__ = ["ExtractionOutcome", "LocalConfig", "choose_engine", "extract_document", "run_engine"]
 
 
 @dataclass(frozen=True)
@@ -28,24 +41,50 @@ def extract_document(
     document: Document, options: dict[str, Any], alternate: Document | None = None
 ) -> ExtractionOutcome:
     """Extract per `options["schema"]`; `alternate` (robust mode) is the all-OCR reading to cross-check."""
-    schema: dict[str, Any] = options.get("schema") or {}
-    evidence = extract_fields(document, schema)
+    schema: dict[str, Any] | None = options.get("schema")
+    if not schema:
+        raise BadRequest("This extraction has no schema (trained pipelines are not available yet).",
+                         code="invalid_schema")
+    model = choose_engine(options)
+    config = local_config(options)
+    evidence = run_engine(document, schema, model, config)
+    disputes = None
+    if alternate is not None:
+        other = extract_local(alternate, inline_refs(schema), config) if model is None else None
+        disputes = cross_check(evidence, other, alternate)
     result = {name: item.value for name, item in evidence.items()}
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(result), key=str)
-    messages = [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
-    if messages and not options.get("allow_partial"):
-        raise SchemaValidationFailed(validation_errors=messages)
-    fields = {
-        name: {"confidence": item.confidence, "page": item.page, "bbox": list(item.bbox),
-               "source": item.source}
-        for name, item in evidence.items()
-    }
-    confidences = [item.confidence for item in evidence.values()]
-    total = len(schema.get("properties") or {}) or 1
-    payload = {
-        "result": result, "validation_errors": messages or None,
-        "confidence": round(100 * sum(confidences) / total),
-        "fields": fields, "raw_text": document.plain_text,
-        "mode": options.get("mode", "standard"), "engine": "local",
-    }
-    return ExtractionOutcome(payload=payload, partial=bool(messages))
+    errors = validation_errors(result, schema)
+    if errors and not options.get("allow_partial"):
+        raise SchemaValidationFailed(validation_errors=errors)
+    engine = f"llm:{model.model}" if model else "local"
+    payload = build_payload(document=document, schema=schema, result=result, evidence=evidence,
+                            errors=errors, mode=options.get("mode", "standard"), engine=engine,
+                            disputes=disputes)
+    return ExtractionOutcome(payload=payload, partial=bool(errors))
+
+
+def choose_engine(options: dict[str, Any]) -> LLMConfig | None:
+    """The BYOK model when a key was sent, else the server default, else None (local engine)."""
+    return resolve_model(options.get("llm"))
+
+
+def local_config(options: dict[str, Any]) -> LocalConfig:
+    """The local engine's knowledge, with a trained pipeline's overrides when the job has them."""
+    overrides = (options.get("pipeline") or {}).get("local")
+    return DEFAULT_CONFIG.merged(overrides) if isinstance(overrides, dict) else DEFAULT_CONFIG
+
+
+def run_engine(document: Document, schema: dict[str, Any], model: LLMConfig | None,
+               config: LocalConfig = DEFAULT_CONFIG) -> Evidence:
+    """Field evidence from one engine; values are coerced to the schema's types."""
+    plain = inline_refs(schema)
+    if model is None:
+        evidence = extract_local(document, plain, config)
+    else:
+        values = extract_with_llm(document, schema, model)
+        evidence = {name: ground(document, value) for name, value in values.items()}
+    properties = plain.get("properties") or {}
+    for name, item in evidence.items():
+        item.value = coerce(item.value, properties.get(name) or {})
+    return {name: item for name, item in evidence.items()
+            if name in drop_nulls({name: item.value})}

@@ -1,73 +1,227 @@
-"""The local engine: schema-guided label/value matching on the document's lines."""
+"""The local engine: schema-guided label → value matching on word boxes. No network, no model.
+
+For each schema field it finds the field's labels (name, title, description and
+their synonyms) on the page, reads candidate values inline after the label, in the
+next cell to the right, or in the cell below, parses them to the field's type, and
+keeps the best-scoring reading with its location. Tables become arrays of objects.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from worker.pipeline.document import Document, Line
+from worker.pipeline.document import Document
+from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
+from worker.pipeline.extract.evidence import Evidence, FieldEvidence, union_bbox
+from worker.pipeline.extract.fallbacks import first_date, top_of_page_name, value_anywhere
+from worker.pipeline.extract.index import PageIndex, index_document
+from worker.pipeline.extract.labels import (
+    Alias,
+    field_aliases,
+    known_label_phrases,
+    phrase_tokens,
+    split_name,
+)
+from worker.pipeline.extract.layout import Cell, Row, overlaps_x
+from worker.pipeline.extract.tables import extract_line_items
+from worker.pipeline.extract.values import parse_value, schema_type
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_AMOUNT = re.compile(r"-?\d[\d,\s]*(?:\.\d+)?")
+_CHECKBOX = {"[x]": True, "☑": True, "☒": True, "✓": True, "✔": True, "[ ]": False, "☐": False,
+             "[]": False}
 
 
-@dataclass
-class FieldEvidence:
-    value: Any
-    confidence: float
-    page: int
-    bbox: tuple[float, float, float, float]
-    source: str
+@dataclass(frozen=True)
+class LabelHit:
+    row: int
+    cell: int
+    start: int  # first label word in the cell
+    end: int  # one past the last label word
+    quality: float
 
 
-def label_words(name: str) -> list[str]:
-    spaced = _CAMEL.sub(" ", name).replace("_", " ").replace("-", " ")
-    return [word.lower() for word in spaced.split() if word]
-
-
-def extract_fields(document: Document, schema: dict[str, Any]) -> dict[str, FieldEvidence]:
-    found: dict[str, FieldEvidence] = {}
+def extract_local(document: Document, schema: dict[str, Any],
+                  config: LocalConfig = DEFAULT_CONFIG) -> Evidence:
+    """Every schema property the document yields, with value, confidence and location."""
+    pages = index_document(document, config)
+    found: Evidence = {}
     for name, spec in (schema.get("properties") or {}).items():
-        evidence = _find_field(document, name, spec if isinstance(spec, dict) else {})
+        evidence = extract_property(pages, name, spec if isinstance(spec, dict) else {}, config)
         if evidence is not None:
             found[name] = evidence
     return found
 
 
-def _find_field(document: Document, name: str, spec: dict[str, Any]) -> FieldEvidence | None:
-    wanted = label_words(name)
-    for page in document.pages:
-        lines = page.lines()
-        for index, line in enumerate(lines):
-            text = line.text
-            lowered = text.lower()
-            if not all(word in lowered for word in wanted):
-                continue
-            after = re.split(r"[:#]", text, maxsplit=1)
-            raw = after[1].strip() if len(after) > 1 else ""
-            if not raw and index + 1 < len(lines):
-                raw = lines[index + 1].text.strip()
-            value = _parse(raw, spec.get("type", "string"))
-            if value is not None:
-                return FieldEvidence(value, 0.8, page.number, line.bbox, text)
-    return None
-
-
-def _parse(raw: str, kind: Any) -> Any:
-    if not raw:
+def extract_property(pages: list[PageIndex], name: str, spec: dict[str, Any],
+                     config: LocalConfig, prefix: str = "") -> FieldEvidence | None:
+    kind = schema_type(spec)
+    if kind == "array":
+        items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
+        if items and schema_type(items) == "object":
+            return extract_line_items(pages, items, config)
         return None
+    if kind == "object" and isinstance(spec.get("properties"), dict):
+        return _extract_object(pages, name, spec, config)
+    return find_scalar(pages, name, spec, config, prefix)
+
+
+def _extract_object(pages: list[PageIndex], name: str, spec: dict[str, Any],
+                    config: LocalConfig) -> FieldEvidence | None:
+    children = {}
+    for child, child_spec in spec["properties"].items():
+        found = extract_property(pages, child, child_spec if isinstance(child_spec, dict) else {},
+                                 config, prefix=name)
+        if found is not None:
+            children[child] = found
+    if not children:
+        return None
+    first = next(iter(children.values()))
+    confidence = sum(c.confidence for c in children.values()) / len(spec["properties"])
+    return FieldEvidence({k: v.value for k, v in children.items()}, confidence, first.page,
+                         first.bbox, first.source)
+
+
+def find_scalar(pages: list[PageIndex], name: str, spec: dict[str, Any], config: LocalConfig,
+                prefix: str = "") -> FieldEvidence | None:
+    """The best labelled value for one leaf field, or a configured fallback."""
+    aliases = _aliases(name, spec, config, prefix)
+    concept = next((a.concept for a in aliases if a.concept), None)
+    prefer_last = concept in config.prefer_last
+    best: FieldEvidence | None = None
+    for index in pages:
+        for hit, alias in _label_hits(index, aliases):
+            for evidence in _candidates(index, hit, alias, spec, config):
+                if best is None or evidence.confidence > best.confidence + 1e-9 or (
+                        prefer_last and abs(evidence.confidence - best.confidence) < 1e-9):
+                    best = evidence
+    if best is not None and best.confidence >= config.min_score:
+        return best
+    return _fallback(pages, spec, concept, config)
+
+
+def _aliases(name: str, spec: dict[str, Any], config: LocalConfig, prefix: str) -> list[Alias]:
+    own = field_aliases(name, spec, config)
+    if not prefix:
+        return own
+    qualified = field_aliases(" ".join(split_name(prefix) + split_name(name)), {}, config)
+    return qualified + [Alias(a.tokens, a.weight * 0.85, a.concept) for a in own]
+
+
+def _label_hits(index: PageIndex, aliases: list[Alias]) -> Iterator[tuple[LabelHit, Alias]]:
+    for r, cells in enumerate(index.tokens):
+        for c, tokens in enumerate(cells):
+            for alias in aliases:
+                n = len(alias.tokens)
+                for start in range(len(tokens) - n + 1):
+                    if tuple(tokens[start:start + n]) == alias.tokens:
+                        yield _hit(index.rows[r].cells[c], r, c, start, start + n), alias
+
+
+def _hit(cell: Cell, r: int, c: int, start: int, end: int) -> LabelHit:
+    words = cell.words
+    quality = 1.0 if start == 0 else 0.6
+    if start > 0 and words[start - 1].text.lower() in {*_CHECKBOX, "]"}:
+        quality = 1.0
+    if not words[end - 1].text.endswith(":"):
+        # "Total Due: …" read for the label "total": the label runs on to its colon.
+        for extra in range(end, min(end + 3, len(words))):
+            if words[extra].text.endswith(":"):
+                return LabelHit(r, c, start, extra + 1, quality * max(0.5, 0.8 - 0.1 * (extra - end)))
+    return LabelHit(r, c, start, end, quality)
+
+
+def _candidates(index: PageIndex, hit: LabelHit, alias: Alias, spec: dict[str, Any],
+                config: LocalConfig) -> Iterator[FieldEvidence]:
+    row = index.rows[hit.row]
+    cell = row.cells[hit.cell]
+    label_box = union_bbox([w.bbox for w in cell.words[hit.start:hit.end]])
+    base = alias.weight * hit.quality
+    page = index.page.number
+    mark = _checkbox_before(row, hit)
+    if schema_type(spec) == "boolean" and mark is not None:
+        yield FieldEvidence(mark, base * 0.95, page, label_box, row.text)
+    inline = _cut_at_next_label(cell.words[hit.end:])
+    if inline:
+        yield from _read(Cell(inline), spec, base * config.position_weights["inline"], page,
+                         cell.text, config)
+    if hit.cell + 1 < len(row.cells):
+        right = row.cells[hit.cell + 1]
+        yield from _read(right, spec, base * config.position_weights["right"], page, row.text,
+                         config)
+    for below in _cells_below(index, hit.row, label_box, config):
+        yield from _read(below, spec, base * config.position_weights["below"], page, below.text,
+                         config)
+
+
+def _checkbox_before(row: Row, hit: LabelHit) -> bool | None:
+    """A tick box drawn just left of the label: "[X] Employed" or "[ ] Employed"."""
+    before = [w.text.lower() for cell in row.cells[:hit.cell] for w in cell.words]
+    before += [w.text.lower() for w in row.cells[hit.cell].words[:hit.start]]
+    tail = "".join(before[-2:]) if before[-2:] and before[-1] == "]" else (before[-1] if before else "")
+    return _CHECKBOX.get(tail.replace(" ", "")) if tail else None
+
+
+def _cut_at_next_label(words: list[Any]) -> list[Any]:
+    for i, word in enumerate(words):
+        if i > 0 and word.text.endswith(":"):
+            return list(words[:i - 1] if i > 1 and words[i - 1].text[:1].isupper()
+                        and words[i - 1].text.isalpha() else words[:i])
+    return list(words)
+
+
+def _cells_below(index: PageIndex, r: int, label_box: Any, config: LocalConfig) -> Iterator[Cell]:
+    height = max(label_box[3] - label_box[1], 1.0)
+    bottom = index.rows[r].bbox[3]
+    for below in index.rows[r + 1:r + 1 + config.below_max_rows]:
+        if below.bbox[1] - bottom > height * 3:
+            return
+        for cell in below.cells:
+            if overlaps_x(cell.bbox, label_box, slack=height):
+                yield cell
+                return
+        bottom = below.bbox[3]
+
+
+def _read(cell: Cell, spec: dict[str, Any], score: float, page: int, source: str,
+          config: LocalConfig) -> Iterator[FieldEvidence]:
+    text = cell.text.strip()
+    if not text or _looks_like_label(text, config):
+        return
+    value = parse_value(text, spec, day_first=config.day_first)
+    if value is None:
+        return
+    quality = _fit(text, value, spec)
+    yield FieldEvidence(value, min(0.99, score * quality), page, cell.bbox, source)
+
+
+def _looks_like_label(text: str, config: LocalConfig) -> bool:
+    return text.endswith(":") or phrase_tokens(text, config) in known_label_phrases(config)
+
+
+def _fit(text: str, value: Any, spec: dict[str, Any]) -> float:
+    """How well the whole cell is explained by the parsed value (a number inside a code is poor)."""
+    kind = schema_type(spec)
     if kind in ("number", "integer"):
-        match = _AMOUNT.search(raw)
-        if not match:
-            return None
-        number = float(match.group().replace(",", "").replace(" ", ""))
-        return int(number) if kind == "integer" else number
-    return raw
+        if text.rstrip().endswith("%") and "%" not in str(spec.get("description", "")):
+            return 0.3  # "VAT 19%": a rate next to the label, the amount is elsewhere
+        letters = sum(ch.isalpha() for ch in text)
+        # Currency codes and words like "USD" are fine; "INV-2024-001" is not an amount.
+        return 1.0 if letters <= 3 else 0.6 if letters <= 8 else 0.3
+    if kind == "string" and "format" not in spec and "enum" not in spec:
+        words = len(text.split())
+        return 1.0 if words <= 8 else 0.75
+    return 1.0
 
 
-def first_line(document: Document) -> Line | None:
-    for page in document.pages:
-        for line in page.lines():
-            return line
+def _fallback(pages: list[PageIndex], spec: dict[str, Any], concept: str | None,
+              config: LocalConfig) -> FieldEvidence | None:
+    if not pages:
+        return None
+    if concept in config.top_of_page_concepts and schema_type(spec) == "string":
+        return top_of_page_name(pages[0].page, config)
+    if spec.get("format") == "date" and concept in ("date", "invoice_date"):
+        return first_date(pages, config)
+    if "enum" in spec:
+        return value_anywhere(pages, spec)
     return None

@@ -1,0 +1,1 @@
+"""Extraction benchmark: a labeled set of generated documents and a scorer for both engines."""

@@ -1,0 +1,1 @@
+"""Fairness limits shared by every API process: per-tenant rate limits in Redis."""

@@ -1,0 +1,70 @@
+"""E-mail (RFC 822) → Document: headers, body, then each attachment converted in turn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+
+from shared.errors import QuarryError
+from worker.pipeline.convert.flow import FlowPage
+from worker.pipeline.convert.html import html_into
+from worker.pipeline.document import Document, Page
+
+log = logging.getLogger(__name__)
+
+HEADERS = ("From", "To", "Cc", "Date", "Subject")
+# Converts one attachment (bytes, file name, content type) the way a whole upload would be.
+AttachmentConverter = Callable[[bytes, str, str | None], Document]
+
+
+def convert_eml(data: bytes, convert_attachment: AttachmentConverter) -> Document:
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    assert isinstance(message, EmailMessage)
+    flow = FlowPage(1, label="message")
+    subject = str(message.get("Subject", "") or "").strip()
+    if subject:
+        flow.add_text(subject, kind="heading", level=1)
+    flow.add_text("\n".join(f"{name}: {message[name]}" for name in HEADERS if message.get(name)))
+    _body(flow, message)
+    pages = [flow.page()]
+    for part in message.iter_attachments():
+        pages += _attachment(part, len(pages) + 1, convert_attachment)
+    return Document(pages=pages, file_type="eml", title=subject or None)
+
+
+def _body(flow: FlowPage, message: EmailMessage) -> None:
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return
+    content = body.get_content()
+    if body.get_content_subtype() == "html":
+        html_into(flow, str(content))
+        return
+    for paragraph in str(content).replace("\r\n", "\n").split("\n\n"):
+        flow.add_text(paragraph)
+
+
+def _attachment(part: EmailMessage, first_number: int,
+                convert_attachment: AttachmentConverter) -> list[Page]:
+    name = part.get_filename() or "attachment"
+    payload = part.get_payload(decode=True)
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        payload, name = inner[0].as_bytes(), part.get_filename() or "message.eml"
+    if not isinstance(payload, bytes) or not payload:
+        return []
+    try:
+        document = convert_attachment(payload, name, part.get_content_type())
+    except QuarryError as exc:
+        # One unreadable attachment must not cost the message its other content.
+        log.info("attachment %s not converted: %s", name, exc.detail)
+        flow = FlowPage(first_number, label=f"attachment: {name}")
+        flow.add_text(f"Attachment {name} was not converted: {exc.detail}")
+        return [flow.page()]
+    for offset, page in enumerate(document.pages):
+        page.number = first_number + offset
+        page.label = f"attachment: {name}" + (f" ({page.label})" if page.label else "")
+    return document.pages

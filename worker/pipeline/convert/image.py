@@ -1,0 +1,67 @@
+"""Images → Document: every page (TIFF frames; the first frame of animations) read by OCR.
+
+Pixel limits were checked on the header before any decoding (`shared.files.images`).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from shared.errors import InvalidFile
+from shared.files.images import CORRUPTED
+from worker.pipeline.document import Document, Page
+from worker.pipeline.ocr import PageReader
+from worker.pipeline.ocr.engine import Gray
+
+# Images are measured as if printed at this resolution when they carry none.
+DEFAULT_DPI = 72.0
+
+
+def convert_image(data: bytes, kind: str, *, reader: PageReader | None) -> Document:
+    """One page per frame; without a reader (`fast` mode) the pages carry no words."""
+    pages: list[Page] = []
+    for number, (image, scale) in enumerate(decode_frames(data, kind), start=1):
+        if reader is None:
+            height, width = image.shape[:2]
+            pages.append(Page(number=number, width=width * scale, height=height * scale))
+        else:
+            pages.append(reader.read(image, number=number, scale=scale))
+    return Document(pages=pages, file_type=kind)
+
+
+def decode_frames(data: bytes, kind: str) -> list[tuple[Gray, float]]:
+    """Grayscale pixels of each page, upright per EXIF, with their points-per-pixel scale."""
+    frames: list[tuple[Gray, float]] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                count = getattr(image, "n_frames", 1) if kind == "tiff" else 1
+                for index in range(count):
+                    image.seek(index)
+                    frames.append((_gray(image), 72.0 / _dpi(image)))
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise InvalidFile(CORRUPTED) from exc
+    return frames
+
+
+def _gray(image: Image.Image) -> Gray:
+    upright = ImageOps.exif_transpose(image) or image
+    if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
+        # Transparent pixels are paper, not black.
+        background = Image.new("RGBA", upright.size, (255, 255, 255, 255))
+        upright = Image.alpha_composite(background, upright.convert("RGBA"))
+    return np.asarray(upright.convert("L"), dtype=np.uint8).copy()
+
+
+def _dpi(image: Image.Image) -> float:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else DEFAULT_DPI
+    except (TypeError, ValueError, IndexError):
+        value = DEFAULT_DPI
+    return value if 20 <= value <= 2400 else DEFAULT_DPI

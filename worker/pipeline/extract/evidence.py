@@ -1,0 +1,33 @@
+"""What an engine returns for one field: the value and where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from worker.pipeline.document import BBox
+
+
+@dataclass
+class FieldEvidence:
+    """One top-level field's value, its confidence (0–1) and its location, when known."""
+
+    value: Any
+    confidence: float
+    page: int | None = None
+    bbox: BBox | None = None
+    source: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        """The field as the API's `fields` map shows it."""
+        return {"confidence": round(self.confidence, 3), "page": self.page,
+                "bbox": [round(v, 1) for v in self.bbox] if self.bbox else None,
+                "source": self.source}
+
+
+Evidence = dict[str, FieldEvidence]
+
+
+def union_bbox(boxes: list[BBox]) -> BBox:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))

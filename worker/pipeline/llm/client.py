@@ -1,0 +1,138 @@
+"""Chat completion through LiteLLM: messages (text and image parts) in, reply text out."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from shared.errors import BadRequest, UpstreamError
+from worker.pipeline.llm.config import LLMConfig
+from worker.pipeline.llm.errors import is_retryable, retry_after_s, scrub, to_quarry_error
+
+# Before LiteLLM is imported anywhere: its import would otherwise fetch a cost map over the network.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+log = logging.getLogger(__name__)
+Message = dict[str, Any]
+_MAX_BACKOFF_S = 30.0
+_import_lock = threading.Lock()
+
+
+def text_part(text: str) -> dict[str, Any]:
+    """A text content part for a multimodal message."""
+    return {"type": "text", "text": text}
+
+
+def image_part(data: bytes, mime: str = "image/png") -> dict[str, Any]:
+    """An inline image content part (data URL) for vision models."""
+    encoded = base64.b64encode(data).decode()
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{encoded}"}}
+
+
+def complete_text(config: LLMConfig, messages: list[Message],
+                  response_format: dict[str, Any] | None = None) -> str:
+    """The model's reply to `messages`, retrying rate limits and 5xx per `config.num_retries`.
+
+    Raises BadRequest (unknown model) or UpstreamError (everything the provider did wrong).
+    """
+    litellm = _litellm()
+    check_model_name(config.model)
+    kwargs = _request_kwargs(config, messages, response_format)
+    attempt = 0
+    while True:
+        try:
+            response = litellm.completion(**kwargs)
+            return _reply_text(response, config)
+        except Exception as exc:  # noqa: BLE001 - every provider failure is mapped below
+            if not _is_provider_error(exc, litellm):
+                raise
+            if is_retryable(exc) and attempt < config.num_retries:
+                attempt += 1
+                delay = _backoff(config, attempt, exc)
+                log.warning("LLM call retry %d/%d in %.1fs: %s", attempt, config.num_retries,
+                            delay, scrub(str(exc), config.secrets))
+                time.sleep(delay)
+                continue
+            raise to_quarry_error(exc, model=config.model, api_base=config.api_base,
+                                  secrets=config.secrets) from None
+
+
+def check_model_name(model: str) -> None:
+    """400 for a model name LiteLLM cannot route (no or unknown provider prefix)."""
+    litellm = _litellm()
+    try:
+        litellm.get_llm_provider(model)
+    except Exception as exc:  # noqa: BLE001 - LiteLLM raises several types for this
+        raise BadRequest(
+            f"Unknown model {model!r}: use a LiteLLM model name such as openai/gpt-4o-mini.",
+            code="invalid_model") from exc
+
+
+def supports_json_schema(model: str) -> bool:
+    """Whether LiteLLM knows the model to accept `response_format` with a JSON Schema."""
+    try:
+        return bool(_litellm().supports_response_schema(model=model))
+    except Exception:  # noqa: BLE001 - unknown models are simply "not known to support it"
+        return False
+
+
+def context_tokens(model: str) -> int | None:
+    """The model's input context in tokens, when LiteLLM's (local) model map knows it."""
+    try:
+        value = _litellm().get_model_info(model).get("max_input_tokens")
+    except Exception:  # noqa: BLE001 - unknown models simply have no known context
+        return None
+    return int(value) if value else None
+
+
+def _request_kwargs(config: LLMConfig, messages: list[Message],
+                    response_format: dict[str, Any] | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "model": config.model, "messages": messages, "timeout": config.timeout_s,
+        # Retries are ours (above), so that they honour the job's num_retries exactly.
+        "num_retries": 0, "max_retries": 0,
+    }
+    optional = {"api_key": config.api_key, "api_base": config.api_base,
+                "max_tokens": config.max_tokens, "temperature": config.temperature,
+                "response_format": response_format}
+    kwargs.update({name: value for name, value in optional.items() if value is not None})
+    return kwargs
+
+
+def _reply_text(response: Any, config: LLMConfig) -> str:
+    try:
+        content = response.choices[0].message.content
+    except (AttributeError, IndexError, TypeError):
+        content = None
+    if not isinstance(content, str):
+        raise UpstreamError(f"The LLM provider returned no message content ({config.model}).",
+                            code="llm_provider_error")
+    return content
+
+
+def _backoff(config: LLMConfig, attempt: int, exc: Exception) -> float:
+    hinted = retry_after_s(exc)
+    if hinted is not None:
+        return min(hinted, _MAX_BACKOFF_S)
+    return min(float(config.retry_backoff_s * 2 ** (attempt - 1)), _MAX_BACKOFF_S)
+
+
+def _is_provider_error(exc: Exception, litellm: Any) -> bool:
+    import openai
+
+    return isinstance(exc, (openai.OpenAIError, litellm.exceptions.APIError,
+                            litellm.exceptions.BadRequestError))
+
+
+def _litellm() -> Any:
+    # Imported lazily: it costs seconds, and processes that never call a model should not pay it.
+    with _import_lock:
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True
+    return litellm

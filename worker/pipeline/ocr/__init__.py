@@ -1,0 +1,48 @@
+"""Reading page images: local OCR (RapidOCR) or a vision LLM, behind one interface.
+
+Converters render a page (or decode an image) to grayscale pixels and hand it
+to a `PageReader`; what comes back is a `Page` whose words carry boxes and
+confidences. `page_reader_for` picks the reader a conversion asks for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from worker.pipeline.document import Page
+from worker.pipeline.ocr.engine import Gray
+from worker.pipeline.ocr.orientation import read_upright
+from worker.pipeline.ocr.page import page_from_reading
+
+
+class PageReader(Protocol):
+    engine: str
+
+    def read(self, image: Gray, *, number: int, scale: float) -> Page:
+        """Read one page image; `scale` converts its pixels to points."""
+        ...
+
+
+class LocalOcr:
+    """RapidOCR with orientation and skew handling; models ship inside the wheel."""
+
+    engine = "rapidocr"
+
+    def read(self, image: Gray, *, number: int, scale: float) -> Page:
+        return page_from_reading(read_upright(image), number=number, scale=scale)
+
+
+def page_reader_for(ocr: str, ocr_model: dict[str, Any] | None) -> PageReader | None:
+    """The reader for pages that need one: the vision model when configured, else local OCR.
+
+    `ocr="never"` without a model means no reader at all (text layer only).
+    """
+    if ocr_model and ocr_model.get("provider_model"):
+        # Imported here: the LLM client is only loaded by jobs that use a vision model.
+        from worker.pipeline.ocr.vision import VisionLlmReader
+
+        reader: PageReader = VisionLlmReader(ocr_model)
+        return reader
+    if ocr == "never":
+        return None
+    return LocalOcr()
