@@ -6,6 +6,7 @@ The API only sends messages by task name; the worker registers the tasks.
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 
 import redis
@@ -57,6 +58,7 @@ def send_job(job_id: str) -> None:
     caller's failure: the sweeper re-enqueues jobs left `queued`."""
     try:
         get_celery().send_task(RUN_JOB_TASK, args=[job_id], queue=INTERACTIVE_QUEUE,
+                               headers={"sent_at": time.time()},
                                retry_policy={"max_retries": 2, "interval_start": 0.2,
                                              "interval_step": 0.3, "interval_max": 0.5})
     except (OperationalError, OSError, redis.RedisError):

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     worker_max_memory_per_child_kb: int = 1_000_000
     broker_visibility_timeout_s: int = 900
     sweeper_interval_s: float = 30.0
+    worker_metrics_port: int = 9808
     sweeper_stale_queued_s: float = 60.0
 
     # Billing and fairness. Prices are credits per page.

@@ -13,8 +13,8 @@ def api_command(port: int, *, host: str = "127.0.0.1", workers: int = 1) -> list
 
 def worker_command(*, concurrency: int = 2, queues: str = "interactive",
                    hostname: str = "worker@%h") -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-            "--loglevel", "INFO", "--concurrency", str(concurrency), "-Q", queues,
+    return [sys.executable, "-m", "worker", "--loglevel", "INFO",
+            "--concurrency", str(concurrency), "-Q", queues,
             "--hostname", hostname, "--without-gossip", "--without-mingle"]
 
 

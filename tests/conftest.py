@@ -57,6 +57,7 @@ def base_env(backends: Backends, work_dir: Path) -> dict[str, str]:
         "QUARRY_DATA_DIR": str(work_dir / "data"),
         "QUARRY_SECRET_KEY": "test-secret",
         "QUARRY_SWEEPER_STALE_QUEUED_S": "3",
+        "QUARRY_WORKER_METRICS_PORT": "0",
         "QUARRY_JOB_RETRY_BACKOFF_S": "1",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }

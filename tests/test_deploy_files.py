@@ -23,6 +23,8 @@ def _module_of(command: list[str]) -> str | None:
         return command[command.index("-A") + 1]
     if command[:2] == ["python", "-m"]:
         return command[2]
+    if command[0] == "quarry-worker":
+        return "worker.__main__"
     return None
 
 

@@ -1,13 +1,15 @@
 """The worker's Celery application: shared configuration plus the task modules."""
 
+import os
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from shared.db.session import reset_engine
 from shared.logs import configure_logging
 from shared.queue import get_celery
 from shared.settings import get_settings
+from worker.metrics_server import forget_process, serve_metrics
 
 app = get_celery()
 app.conf.include = ["worker.tasks"]
@@ -19,3 +21,13 @@ def _fresh_pool_after_fork(**_: Any) -> None:
     # Connections must not be shared with the parent process across fork.
     reset_engine()
     configure_logging(get_settings().log_level)
+
+
+@worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    serve_metrics()
+
+
+@worker_process_shutdown.connect
+def _forget_metrics(**_: Any) -> None:
+    forget_process(os.getpid())

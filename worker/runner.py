@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.jobs.events import publish_job_done
 from shared.jobs.lifecycle import Busy, Claim, claim_job, record_outcome, release_for_retry
 from shared.jobs.models import Job, Upload
 from shared.jobs.states import JobStatus
+from shared.metrics import observe_job
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from worker.pipeline.run import JobInput, PipelineResult, run_pipeline
@@ -38,6 +40,7 @@ def execute_job(job_id: str) -> RetryLater | None:
         if isinstance(claim, Busy):
             return RetryLater(claim.retry_in_s)
         job_input, storage_key = _load_input(session, job_id)
+    started = time.perf_counter()
     try:
         data = get_storage().get_bytes(storage_key)
         outcome = run_pipeline(JobInput(**{**job_input, "data": data}))
@@ -53,8 +56,17 @@ def execute_job(job_id: str) -> RetryLater | None:
         log.exception("job failed unexpectedly")
         _fail(claim, QuarryError())
     else:
-        _succeed(claim, outcome, job_input)
+        charged = _succeed(claim, outcome, job_input)
+        _observe(job_input, outcome.status, started, outcome.pages, charged)
+        return None
+    _observe(job_input, "failed", started, 0, 0)
     return None
+
+
+def _observe(job_input: dict[str, Any], status: str, started: float, pages: int, credits: int) -> None:
+    operation, options = job_input["operation"], job_input["options"]
+    observe_job(operation, pricing_mode(operation, options), status,
+                time.perf_counter() - started, pages, credits)
 
 
 def _load_input(session: Session, job_id: str) -> tuple[dict[str, Any], str]:
@@ -86,9 +98,10 @@ def _fail(claim: Claim, exc: QuarryError) -> None:
         publish_job_done(claim.job_id)
 
 
-def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -> None:
+def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -> int:
     """Record the result and charge the actual pages, in one transaction, once."""
     operation, options = job_input["operation"], job_input["options"]
+    charged = 0
     with transaction() as session:
         job = session.get_one(Job, claim.job_id)
         written = record_outcome(session, claim, status=JobStatus(outcome.status),
@@ -102,3 +115,4 @@ def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -
             job.cost = {"credits_used": charged, "pages": outcome.pages}
     if written:
         publish_job_done(claim.job_id)
+    return charged

@@ -14,4 +14,4 @@ def alembic_config() -> Config:
 
 def upgrade_database() -> None:
     """Bring the configured database to the newest schema; safe to run twice."""
-    command.upgrade(alembic_config(), "head")
+    command.upgrade(alembic_config(), "heads")

@@ -25,3 +25,4 @@ class Operation(StrEnum):
 RUN_JOB_TASK = "jobs.run"
 SWEEP_TASK = "jobs.sweep"
 INTERACTIVE_QUEUE = "interactive"
+QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE,)

@@ -1,0 +1,49 @@
+"""Prometheus metrics on the API and on a worker, as an operator's scraper sees them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from stack.embedded import free_port
+from tests.factories import make_pdf, make_tenant
+from tests.stack import ApiServer, Process, start_worker, wait_for
+
+
+def test_api_metrics_count_requests_by_route_and_jobs_by_state(api: ApiServer,
+                                                               worker: Process) -> None:
+    tenant = make_tenant()
+    with api.client(tenant.api_key) as client:
+        job = client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf())}).json()
+        client.get(f"/v1/jobs/{job['job_id']}")
+        body = client.get("/metrics").text
+    assert 'quarry_http_requests_total{method="GET",route="/v1/jobs/{job_id}",status="200"}' in body
+    assert 'quarry_jobs{status="succeeded"}' in body
+    assert 'quarry_queue_depth{queue="interactive"}' in body
+    assert "quarry_queue_oldest_age_seconds" in body
+
+
+def test_worker_serves_job_metrics(api: ApiServer, base_env: dict[str, str], log_dir: Path) -> None:
+    port = free_port()
+    isolated = {**base_env, "QUARRY_WORKER_METRICS_PORT": str(port),
+                "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/6"}
+    from tests.stack import start_api
+
+    own_api = start_api(isolated, log_dir)
+    worker = start_worker(isolated, log_dir, concurrency=1)
+    try:
+        tenant = make_tenant()
+        with own_api.client(tenant.api_key) as client:
+            done = client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf(pages=3))})
+            assert done.status_code == 200, done.text
+        url = f"http://127.0.0.1:{port}/metrics"
+        wait_for(lambda: "quarry_jobs_finished_total" in httpx.get(url, timeout=2).text, worker)
+        body = httpx.get(url, timeout=2).text
+    finally:
+        worker.stop()
+        own_api.process.stop()
+    finished = [line for line in body.splitlines()
+                if line.startswith("quarry_jobs_finished_total{") and "succeeded" in line]
+    assert finished and float(finished[0].split()[-1]) >= 1
+    assert 'quarry_pages_processed_total{mode="default",operation="inference.to_markdown"} 3.0' in body
