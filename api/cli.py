@@ -68,6 +68,25 @@ def add_credits(tenant_id: str, amount: int, reason: str = "operator top-up") ->
         _emit({"tenant_id": tenant_id, "credits_balance": new_balance})
 
 
+@app.command("set-rate-limits")
+def set_rate_limits(
+    tenant_id: str,
+    heavy_rate: Annotated[float | None, typer.Option(min=0.001)] = None,
+    heavy_burst: Annotated[int | None, typer.Option(min=1)] = None,
+    general_rate: Annotated[float | None, typer.Option(min=0.001)] = None,
+    general_burst: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Override a tenant's rate limits (requests/s and burst per bucket)."""
+    limits: dict[str, dict[str, float]] = {}
+    for bucket, rate, burst in (("heavy", heavy_rate, heavy_burst),
+                                ("general", general_rate, general_burst)):
+        if rate is not None or burst is not None:
+            limits[bucket] = {k: v for k, v in (("rate", rate), ("burst", burst)) if v is not None}
+    with transaction() as session:
+        tenant = service.set_rate_limits(session, tenant_id=tenant_id, limits=limits)
+        _emit({"tenant_id": tenant.id, "rate_limits": tenant.rate_limits})
+
+
 @app.command("balance")
 def show_balance(tenant_id: str) -> None:
     """Show a tenant's credit balance."""

@@ -23,6 +23,11 @@ def test_cli_tenant_key_top_up_and_revoke(base_env: dict[str, str], api: ApiServ
         assert client.get("/v1/me").json()["credits_balance"] == 25
     topped = run_cli(base_env, "top-up", str(created["tenant_id"]), "75")
     assert topped["credits_balance"] == 100
+    limited = run_cli(base_env, "set-rate-limits", str(created["tenant_id"]),
+                      "--general-rate", "1", "--general-burst", "1")
+    assert limited["rate_limits"] == {"general": {"rate": 1.0, "burst": 1}}
+    with api.client(key) as client:
+        assert [client.get("/v1/jobs").status_code for _ in range(2)] == [200, 429]
     run_cli(base_env, "revoke-key", str(created["key_id"]))
     with api.client(key) as client:
         assert client.get("/v1/me").status_code == 401

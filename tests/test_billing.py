@@ -194,3 +194,22 @@ def test_usage_and_balance_are_tenant_scoped(api: ApiServer, worker: Process) ->
     with api.client(admin.api_key) as client:
         seen = client.get(f"/v1/billing/balance/{tenant.tenant_id}").json()
     assert seen["credits_balance"] == 95 == seen["ledger_sum"]
+
+
+def test_monthly_free_pages_are_not_billed(base_env: dict[str, str], log_dir: Path) -> None:
+    from tests.stack import start_worker
+
+    env = {**base_env, "QUARRY_FREE_PAGES_PER_MONTH": "3",
+           "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/7"}
+    own_api, own_worker = start_api(env, log_dir), start_worker(env, log_dir, concurrency=1)
+    try:
+        tenant = make_tenant(credits=100)
+        with own_api.client(tenant.api_key) as client:
+            first = client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf(pages=2))})
+            second = client.post("/v1/to-markdown", files={"file": ("b.pdf", make_pdf(pages=2))})
+    finally:
+        own_worker.stop()
+        own_api.process.stop()
+    assert first.json()["cost"] == {"credits_used": 0, "pages": 2}
+    assert second.json()["cost"] == {"credits_used": 2, "pages": 2}
+    assert second.json()["credits_remaining"] == 98

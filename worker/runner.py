@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -93,7 +94,7 @@ def _fail(claim: Claim, exc: QuarryError) -> None:
         if written:
             job = session.get_one(Job, claim.job_id)
             settle_job(session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
-                       charge=None)
+                       price=None)
     if written:
         publish_job_done(claim.job_id)
 
@@ -109,7 +110,7 @@ def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -
         if written:
             charged = settle_job(
                 session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
-                charge=credits_for(operation, options, outcome.pages), operation=operation,
+                price=partial(credits_for, operation, options), operation=operation,
                 mode=pricing_mode(operation, options), pages=outcome.pages,
             )
             job.cost = {"credits_used": charged, "pages": outcome.pages}

@@ -7,9 +7,12 @@ unique to the job, so re-deliveries and retries never move credits twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared.billing.allowance import free_pages_left
 from shared.billing.ledger import record_entry
 from shared.errors import InsufficientCredits
 from shared.tenants.models import Tenant
@@ -39,15 +42,17 @@ def settle_job(
     tenant_id: str,
     job_id: str,
     held: int,
-    charge: int | None,
+    price: Callable[[int], int] | None,
     operation: str | None = None,
     mode: str | None = None,
-    pages: int | None = None,
+    pages: int = 0,
 ) -> int:
-    """Release the job's hold and, if `charge` is given, charge it; return what was charged.
+    """Release the job's hold and, with `price` (credits for N billable pages), charge
+    the job; return what was charged.
 
-    A charge above the hold (the estimate was low) is capped at what the balance can
-    pay, so a balance never goes below zero.
+    Pages still inside the monthly free allowance are not billed. A charge above the
+    hold (the estimate was low) is capped at what the balance can pay, so a balance
+    never goes below zero.
     """
     # Lock the tenant row before the ledger inserts take their foreign-key share locks on
     # it; taking the row lock after them deadlocks two workers settling for one tenant.
@@ -57,9 +62,10 @@ def settle_job(
     if held:
         record_entry(session, tenant_id=tenant_id, kind="release", amount=held,
                      entry_key=f"release:{job_id}", job_id=job_id)
-    if charge is None:
+    if price is None:
         return 0
-    charged = max(0, min(charge, available + held))
+    billable = pages - min(pages, free_pages_left(session, tenant_id))
+    charged = max(0, min(price(billable) if billable else 0, available + held))
     record_entry(session, tenant_id=tenant_id, kind="charge", amount=-charged,
                  entry_key=f"charge:{job_id}", job_id=job_id, operation=operation, mode=mode,
                  pages=pages)

@@ -156,6 +156,6 @@ def cancel_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
                 cost={"credits_used": 0, "pages": 0})
     )
     if getattr(canceled, "rowcount", 0):
-        settle_job(session, tenant_id=tenant_id, job_id=job_id, held=job.held_credits, charge=None)
+        settle_job(session, tenant_id=tenant_id, job_id=job_id, held=job.held_credits, price=None)
     session.refresh(job)
     return job
