@@ -44,6 +44,11 @@ class EmbeddedPostgres:
         url: str = self._server.get_uri()
         return url
 
+    @property
+    def server(self) -> Any:
+        """The running `PostgresServer` (its pid, restart)."""
+        return self._server
+
     def database_url(self, name: str) -> str:
         """Create database `name` if needed; return a URL for it."""
         admin_url = self.start() if self._server is None else self._server.get_uri()

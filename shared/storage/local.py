@@ -37,6 +37,7 @@ class LocalStorage:
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         path = self._path(key)
+        tmp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename, so a reader never sees half a file and a full disk loses nothing.
@@ -45,6 +46,8 @@ class LocalStorage:
                 handle.write(data)
             os.replace(tmp, path)
         except OSError as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
             raise ServiceUnavailable("Storage unavailable, retry shortly.") from exc
 
     def get_bytes(self, key: str) -> bytes:
