@@ -84,3 +84,20 @@ def test_kubernetes_manifests_are_well_formed() -> None:
 def test_prometheus_config_parses(path: str) -> None:
     config = yaml.safe_load((ROOT / path).read_text())
     assert all(job["job_name"] for job in config["scrape_configs"])
+
+
+def test_grafana_dashboard_only_charts_metrics_quarry_exports() -> None:
+    import json
+    import re
+
+    from shared import metrics
+
+    exported = {m._name for m in vars(metrics).values() if hasattr(m, "_name")}
+    exported |= {"quarry_jobs", "quarry_queue_depth", "quarry_queue_oldest_age_seconds"}
+    dashboard = json.loads((ROOT / "infra/grafana/quarry-dashboard.json").read_text())
+    assert dashboard["panels"]
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            names = set(re.findall(r"quarry_[a-z_]+", target["expr"]))
+            bases = {re.sub(r"_(bucket|total|sum|count)$", "", name) for name in names}
+            assert bases <= exported | {n.removesuffix("_total") for n in exported}, names

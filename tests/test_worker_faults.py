@@ -6,6 +6,8 @@ cannot pick their jobs up, and start and kill their own worker processes.
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from sqlalchemy import func, select
 from shared.billing.models import LedgerEntry
 from shared.db.session import transaction
 from tests.factories import make_long_pdf, make_pdf, make_tenant
-from tests.stack import ApiServer, Process, start_api, start_beat, start_worker
+from tests.stack import ApiServer, Process, start_api, start_beat, start_worker, wait_for
 
 LONG_PAGES = 800
 
@@ -145,3 +147,35 @@ def test_lost_message_is_reenqueued_by_the_sweeper(
     processes.append(start_beat(isolated_env, log_dir))
     done = wait_status(isolated_api, tenant.api_key, job_id, {"succeeded"})
     assert done["attempts"] == 1
+
+
+def test_sigterm_lets_the_worker_finish_its_job_and_the_api_drain(
+    isolated_env: dict[str, str], log_dir: Path, processes: list[Process],
+) -> None:
+    """Graceful shutdown: a worker finishes the job in hand; the API answers the request
+    it is holding before it exits."""
+    api = start_api(isolated_env, log_dir)
+    tenant = make_tenant(credits=100_000)
+    worker = start_worker(isolated_env, log_dir, concurrency=1)
+    processes.append(worker)
+    job_id = submit(api, tenant.api_key, make_long_pdf(pages=LONG_PAGES))
+    wait_status(api, tenant.api_key, job_id, {"running"})
+    os.kill(worker.popen.pid, signal.SIGTERM)  # as an orchestrator does: the main process only
+    done = wait_status(api, tenant.api_key, job_id, {"succeeded"})
+    assert done["attempts"] == 1
+    worker.popen.wait(timeout=30)
+
+    processes.append(start_worker(isolated_env, log_dir, concurrency=1))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, api.client(tenant.api_key) as client:
+        waiting = pool.submit(client.post, "/v1/to-markdown",
+                              files={"file": ("d.pdf", make_long_pdf(pages=LONG_PAGES))})
+        wait_for(lambda: _running_jobs(api, tenant.api_key) == 1, api.process)
+        os.kill(api.process.popen.pid, signal.SIGTERM)
+        response = waiting.result(timeout=60)
+    assert response.status_code == 200 and response.json()["meta"]["pages"] == LONG_PAGES
+    api.process.popen.wait(timeout=30)
+
+
+def _running_jobs(api: ApiServer, key: str) -> int:
+    with api.client(key) as client:
+        return len(client.get("/v1/jobs", params={"status": "running"}).json()["jobs"])
