@@ -28,6 +28,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 bench: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(BIN)/python -m bench.run_all
 
 clean:

@@ -44,6 +44,11 @@ class EmbeddedPostgres:
         url: str = self._server.get_uri()
         return url
 
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
     @property
     def server(self) -> Any:
         """The running `PostgresServer` (its pid, restart)."""

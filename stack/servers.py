@@ -19,6 +19,8 @@ class Backends:
     def stop(self) -> None:
         if self.valkey:
             self.valkey.stop()
+        if self.postgres:
+            self.postgres.stop()
 
 
 def configured(name: str) -> str:
