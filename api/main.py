@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import HeavyInflightCap
-from api.metrics import RequestMetrics
 from api.metrics import router as metrics_router
 from api.middleware import RequestContextMiddleware
 from api.routers import admin, billing, canonical, extract, health, jobs, me, uploads
@@ -23,7 +22,6 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(HeavyInflightCap)
-    app.add_middleware(RequestMetrics)
     app.add_middleware(RequestContextMiddleware)
     for module in (health, me, admin, billing, uploads, jobs, extract, canonical):
         app.include_router(module.router)

@@ -1,12 +1,14 @@
-"""Request ids on every response and an early 413 for oversized bodies."""
+"""Per-request context: request ids, rate-limit headers, metrics, an early 413."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.limits import RATE_HEADERS_STATE
+from api.metrics import observe_request
 from shared.logs import request_id_var
 from shared.settings import get_settings
 
@@ -14,7 +16,8 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 
 class RequestContextMiddleware:
-    """Echo or create `X-Request-ID`; refuse bodies whose declared size is over the limit."""
+    """Echo or create `X-Request-ID`, add the rate-limit headers, count and time the request
+    by route template, and refuse bodies whose declared size is over the limit."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -26,9 +29,13 @@ class RequestContextMiddleware:
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:200] or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode()))
                 rate = scope.get("state", {}).get(RATE_HEADERS_STATE) or {}
@@ -42,6 +49,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            observe_request(scope, status, time.perf_counter() - started)
 
 
 def _declared_too_large(headers: dict[bytes, bytes]) -> bool:

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -30,30 +30,46 @@ OptFloat = Annotated[float | None, Form()]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
+def llm_form(
+    llm_provider_model: OptStr = None, llm_api_key: OptStr = None, llm_api_base: OptStr = None,
+    llm_max_tokens: OptInt = None, llm_temperature: OptFloat = None, llm_num_retries: OptInt = None,
+) -> ModelConfig:
+    """The BYOK extraction model from its flat `llm_*` form fields."""
+    return ModelConfig(provider_model=llm_provider_model, api_key=llm_api_key,
+                       api_base=llm_api_base, max_tokens=llm_max_tokens,
+                       temperature=llm_temperature, num_retries=llm_num_retries)
+
+
+def ocr_form(
+    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptStr = None,
+    ocr_max_tokens: OptInt = None, ocr_temperature: OptFloat = None, ocr_num_retries: OptInt = None,
+) -> ModelConfig:
+    """The BYOK OCR/vision model from its flat `ocr_*` form fields."""
+    return ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
+                       api_base=ocr_api_base, max_tokens=ocr_max_tokens,
+                       temperature=ocr_temperature, num_retries=ocr_num_retries)
+
+
+LlmForm = Annotated[ModelConfig, Depends(llm_form)]
+OcrForm = Annotated[ModelConfig, Depends(ocr_form)]
+
+
 @router.post("/extract")
 async def extract(
     caller: CallerDep,
     file: Annotated[UploadFile, File()],
+    llm: LlmForm,
+    ocr: OcrForm,
     schema: OptStr = None,
     mode: OptStr = None,
     artifact_id: OptStr = None,
     allow_partial: Annotated[bool, Form()] = False,
-    llm_provider_model: OptStr = None, llm_api_key: OptStr = None, llm_api_base: OptStr = None,
-    llm_max_tokens: OptInt = None, llm_temperature: OptFloat = None, llm_num_retries: OptInt = None,
-    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptStr = None,
-    ocr_max_tokens: OptInt = None, ocr_temperature: OptFloat = None, ocr_num_retries: OptInt = None,
     webhook_url: OptStr = None,
     wait: OptFloat = None,
     metadata: OptStr = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Extract JSON matching `schema` (JSON Schema or shorthand map) from one document."""
-    llm = ModelConfig(provider_model=llm_provider_model, api_key=llm_api_key,
-                      api_base=llm_api_base, max_tokens=llm_max_tokens,
-                      temperature=llm_temperature, num_retries=llm_num_retries)
-    ocr = ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
-                      api_base=ocr_api_base, max_tokens=ocr_max_tokens,
-                      temperature=ocr_temperature, num_retries=ocr_num_retries)
     options = build_options(operation=Operation.EXTRACT, schema=schema, mode=mode,
                             allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr)
     request = JobRequest(Operation.EXTRACT, options, parse_metadata(metadata), webhook_url)
@@ -64,18 +80,14 @@ async def extract(
 async def to_markdown(
     caller: CallerDep,
     file: Annotated[UploadFile, File()],
+    ocr: OcrForm,
     conversion_mode: OptStr = None,
-    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptStr = None,
-    ocr_max_tokens: OptInt = None, ocr_temperature: OptFloat = None, ocr_num_retries: OptInt = None,
     webhook_url: OptStr = None,
     wait: OptFloat = None,
     metadata: OptStr = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Convert one document to markdown and plain text."""
-    ocr = ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
-                      api_base=ocr_api_base, max_tokens=ocr_max_tokens,
-                      temperature=ocr_temperature, num_retries=ocr_num_retries)
     options = build_options(operation=Operation.TO_MARKDOWN, conversion_mode=conversion_mode,
                             ocr=ocr)
     request = JobRequest(Operation.TO_MARKDOWN, options, parse_metadata(metadata), webhook_url)

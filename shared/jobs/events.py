@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 
 import redis
 import redis.asyncio as aioredis
 
-from shared.redis_client import get_redis
-from shared.settings import get_settings
+from shared.redis_client import get_async_redis, get_redis
 
 
 def channel_for(job_id: str) -> str:
@@ -46,18 +44,8 @@ async def wait_for_job_done(
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
-@lru_cache
-def _async_client() -> aioredis.Redis:
-    # One pool per process: the API runs a single event loop.
-    settings = get_settings()
-    return aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=settings.redis_socket_timeout_s,
-        socket_connect_timeout=settings.redis_socket_timeout_s,
-    )
-
-
 async def _subscribe(job_id: str) -> aioredis.client.PubSub | None:
-    pubsub = _async_client().pubsub(ignore_subscribe_messages=True)
+    pubsub = get_async_redis().pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(channel_for(job_id))
     except (redis.RedisError, OSError):
