@@ -8,7 +8,20 @@ from api.errors import install_error_handlers
 from api.limits import HeavyInflightCap
 from api.metrics import router as metrics_router
 from api.middleware import RequestContextMiddleware
-from api.routers import admin, billing, canonical, extract, health, jobs, me, uploads
+from api.routers import (
+    admin,
+    artifacts,
+    batches,
+    billing,
+    canonical,
+    extract,
+    health,
+    jobs,
+    me,
+    training,
+    uploads,
+    webhooks,
+)
 from shared.logs import configure_logging
 from shared.settings import get_settings
 
@@ -23,7 +36,8 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(HeavyInflightCap)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, me, admin, billing, uploads, jobs, extract, canonical):
+    for module in (health, me, admin, billing, uploads, jobs, extract, canonical, training,
+                   artifacts, batches, webhooks):
         app.include_router(module.router)
     app.include_router(metrics_router)
     return app

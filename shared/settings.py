@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-secret-change-me"
 
@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     dev_tenant_name: str = "dev"
     dev_tenant_credits: int = 1000
 
+    # Trained pipelines: how many labeled examples a training job takes, and the share of
+    # them held out to choose and report on the pipeline variant. Training is free.
+    training_min_examples: int = 4
+    training_max_examples: int = 100
+    training_holdout_fraction: float = Field(default=0.5, gt=0.0, lt=1.0)
+
     # Extraction LLM. An empty default model means the server has none: without a BYOK
     # key the local engine extracts. The key is read from the environment only.
     llm_default_model: str = ""
@@ -98,6 +104,41 @@ class Settings(BaseSettings):
     llm_retry_backoff_s: float = 1.0
     llm_chunk_tokens: int = 12_000
     llm_max_parallel_chunks: int = 4
+
+    # Outbound requests (webhooks, BYOK api_base): the SSRF guard refuses non-public
+    # addresses unless allowed here. Comma-separated; link-local and cloud metadata
+    # addresses need a network that names them explicitly (see shared/net/ssrf.py).
+    outbound_allowed_hosts: Annotated[list[str], NoDecode] = []
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = []
+
+    # Webhooks: per-attempt timeout, retry delays (jittered), secret rotation overlap.
+    webhook_timeout_s: float = 10.0
+    webhook_retry_schedule_s: Annotated[list[float], NoDecode] = [
+        5, 30, 120, 600, 1800, 3600, 10800, 21600, 28800, 28800,
+    ]
+    webhook_retry_jitter: float = 0.2
+    webhook_secret_overlap_s: int = 24 * 3600
+    webhook_max_payload_bytes: int = 256 * 1024
+    webhook_sweep_interval_s: float = 60.0
+
+    # Batches: size cap and the fair dispatcher that keeps the bulk queue topped up.
+    batch_max_items: int = 10_000
+    bulk_queue_target: int = 32
+    batch_dispatch_interval_s: float = 5.0
+
+    # Retention: results and files of finished jobs are purged after this many days.
+    retention_days: float = 30.0
+    retention_interval_s: float = 3600.0
+    retention_batch_size: int = 500
+
+    @field_validator("outbound_allowed_hosts", "outbound_allowed_networks",
+                     "webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip().removeprefix("[").removesuffix("]")
+            return [part.strip().strip('"') for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _fail_fast_on_nonsense(self) -> Settings:

@@ -26,6 +26,9 @@ def main() -> None:
         "QUARRY_DATA_DIR": str(data_dir),
         "QUARRY_PUBLIC_BASE_URL": os.environ.get("QUARRY_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        # Local webhook receivers and model servers: loopback only, never link-local.
+        "QUARRY_OUTBOUND_ALLOWED_NETWORKS": os.environ.get("QUARRY_OUTBOUND_ALLOWED_NETWORKS",
+                                                           "127.0.0.0/8,::1/128"),
     }
     os.environ.update(env)
     from shared.db.migrate import upgrade_database

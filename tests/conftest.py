@@ -59,6 +59,9 @@ def base_env(backends: Backends, work_dir: Path) -> dict[str, str]:
         "QUARRY_SWEEPER_STALE_QUEUED_S": "3",
         "QUARRY_WORKER_METRICS_PORT": "0",
         "QUARRY_JOB_RETRY_BACKOFF_S": "1",
+        # Webhook receivers in the tests listen on loopback; retries come fast.
+        "QUARRY_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "QUARRY_WEBHOOK_RETRY_SCHEDULE_S": "0.5,0.5,0.5",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
     os.environ.update(env)

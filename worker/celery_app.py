@@ -12,7 +12,8 @@ from shared.settings import get_settings
 from worker.metrics_server import forget_process, serve_metrics
 
 app = get_celery()
-app.conf.include = ["worker.tasks"]
+app.conf.include = ["worker.tasks", "worker.training_tasks", "worker.webhook_tasks",
+                    "worker.batch_tasks"]
 configure_logging(get_settings().log_level)
 
 

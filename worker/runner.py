@@ -20,8 +20,10 @@ from shared.jobs.lifecycle import Busy, Claim, claim_job, record_outcome, releas
 from shared.jobs.models import Job, Upload
 from shared.jobs.states import JobStatus
 from shared.metrics import observe_job
+from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
+from shared.webhooks.job_events import job_finished
 from worker.pipeline.run import JobInput, PipelineResult, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def execute_job(job_id: str) -> RetryLater | None:
         job_input, storage_key = _load_input(session, job_id)
     started = time.perf_counter()
     try:
+        vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
         data = get_storage().get_bytes(storage_key)
         outcome = run_pipeline(JobInput(**{**job_input, "data": data}))
     except (TransientError, ServiceUnavailable, StorageError) as exc:
@@ -95,6 +98,7 @@ def _fail(claim: Claim, exc: QuarryError) -> None:
             job = session.get_one(Job, claim.job_id)
             settle_job(session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
                        price=None)
+            job_finished(session, job, JobStatus.FAILED)
     if written:
         publish_job_done(claim.job_id)
 
@@ -114,6 +118,7 @@ def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -
                 mode=pricing_mode(operation, options), pages=outcome.pages,
             )
             job.cost = {"credits_used": charged, "pages": outcome.pages}
+            job_finished(session, job, JobStatus(outcome.status))
     if written:
         publish_job_done(claim.job_id)
     return charged

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
 from api.submission import Submission, submit_and_wait, wait_seconds
+from shared.artifacts.service import resolve_artifact_options
 from shared.db.session import transaction
 from shared.files.checks import FileInfo, inspect_file
 from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest, build_options
@@ -35,6 +36,7 @@ async def canonical(
         conversion_mode=body.conversion_mode, allow_partial=body.allow_partial,
         artifact_id=body.artifact_id, llm=body.llm, ocr=body.ocr,
     )
+    options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
     request = JobRequest(body.operation, options, body.metadata, body.webhook_url)
     return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
 

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
 from api.submission import Submission, submit_and_wait, wait_seconds
+from shared.artifacts.service import resolve_artifact_options
 from shared.errors import BadRequest
 from shared.files.checks import inspect_file
 from shared.jobs.schemas import ModelConfig, build_options
@@ -72,6 +73,7 @@ async def extract(
     """Extract JSON matching `schema` (JSON Schema or shorthand map) from one document."""
     options = build_options(operation=Operation.EXTRACT, schema=schema, mode=mode,
                             allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr)
+    options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
     request = JobRequest(Operation.EXTRACT, options, parse_metadata(metadata), webhook_url)
     return await _submit_multipart(caller, file, request, wait, idempotency_key)
 

@@ -51,10 +51,12 @@ def build_options(
     """Check and normalise a job's options; 400 on anything a worker could not run."""
     options: dict[str, Any] = {}
     if operation == Operation.EXTRACT:
-        mode = mode or "standard"
-        if mode not in ("fast", "standard", "robust"):
-            raise BadRequest("mode must be one of: fast, standard, robust.")
-        options.update(mode=mode, allow_partial=allow_partial)
+        if mode or not artifact_id:  # with an artifact, an unsent mode is the artifact's
+            mode = mode or "standard"
+            if mode not in ("fast", "standard", "robust"):
+                raise BadRequest("mode must be one of: fast, standard, robust.")
+            options["mode"] = mode
+        options["allow_partial"] = allow_partial
         if artifact_id:
             options["artifact_id"] = artifact_id
         if schema is not None or not artifact_id:
@@ -122,8 +124,10 @@ def job_view(job: Job) -> dict[str, Any]:
         "cost": job.cost,
         "metadata": job.job_metadata,
         "progress": _progress(job),
+        "purged": False,
     }
     if job.result:
+        # A purged job's result is `{"purged": true, "purged_at": …}` (shared/retention).
         view.update(job.result)
     return view
 

@@ -21,6 +21,7 @@ from shared.errors import BadRequest, Conflict, NotFound
 from shared.ids import new_id
 from shared.jobs.models import Job, Upload
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
+from shared.net.ssrf import vet_model_endpoints, vet_url
 from shared.queue import send_job
 from shared.settings import get_settings
 
@@ -55,6 +56,7 @@ def submit_job(
 ) -> Job:
     """Record a job and enqueue it after commit; a repeated idempotent call returns the first."""
     fingerprint = request.fingerprint(file_digest or upload.id)
+    vet_job_urls(request)
     if idempotency_key:
         existing = _find_idempotent(session, tenant_id, idempotency_key)
         if existing is not None:
@@ -79,6 +81,13 @@ def submit_job(
     job_id = job.id
     after_commit(session, lambda: send_job(job_id))
     return job
+
+
+def vet_job_urls(request: JobRequest) -> None:
+    """400 for a webhook URL or BYOK api_base pointing inside the network (SSRF guard)."""
+    if request.webhook_url:
+        vet_url(request.webhook_url, field="webhook_url")
+    vet_model_endpoints(request.options)
 
 
 def _find_idempotent(session: Session, tenant_id: str, key: str) -> Job | None:

@@ -25,4 +25,12 @@ class Operation(StrEnum):
 RUN_JOB_TASK = "jobs.run"
 SWEEP_TASK = "jobs.sweep"
 INTERACTIVE_QUEUE = "interactive"
-QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE,)
+WEBHOOKS_QUEUE = "webhooks"
+BULK_QUEUE = "bulk"
+"""Batch items: workers consume all three queues, so single jobs never wait behind a batch."""
+QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE, WEBHOOKS_QUEUE, BULK_QUEUE)
+
+DELIVER_WEBHOOK_TASK = "webhooks.deliver"
+SWEEP_WEBHOOKS_TASK = "webhooks.sweep"
+DISPATCH_BATCHES_TASK = "batches.dispatch"
+PURGE_EXPIRED_TASK = "retention.purge"

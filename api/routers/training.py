@@ -1,0 +1,94 @@
+"""Training jobs: learn a trained pipeline (artifact) from labeled examples."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.deps import CallerDep, SessionDep
+from shared.artifacts import service
+from shared.artifacts.schemas import TrainingRequest, training_job_view
+from shared.artifacts.service import ExampleInput, TrainingInput
+from shared.db.session import transaction
+from shared.errors import BadRequest
+
+router = APIRouter(prefix="/v1/training-jobs", tags=["training"])
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Bad training input"},
+                                           404: {"description": "Not found"}}
+
+
+@router.post("", status_code=202, responses=ERRORS)
+async def create_training_job(request: Request, caller: CallerDep) -> JSONResponse:
+    """JSON `{name?, schema, mode?, examples: [{file_uri, expected}]}`, or multipart with
+    `schema`, repeated `files` and `expected` (a JSON array in file order). Training is free."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        training = await _from_form(request)
+    else:
+        training = await _from_json(request)
+
+    def create() -> dict[str, Any]:
+        with transaction() as session:
+            return training_job_view(service.create_training_job(
+                session, tenant_id=caller.tenant_id, request=training))
+
+    view = await run_in_threadpool(create)
+    status_url = f"/v1/training-jobs/{view['training_job_id']}"
+    body = {"training_job_id": view["training_job_id"], "status": view["status"],
+            "status_url": status_url}
+    return JSONResponse(body, status_code=202, headers={"Location": status_url})
+
+
+@router.get("/{training_job_id}", responses=ERRORS)
+def get_training_job(training_job_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+    return training_job_view(service.get_training_job(
+        session, tenant_id=caller.tenant_id, training_job_id=training_job_id))
+
+
+async def _from_json(request: Request) -> TrainingInput:
+    try:
+        body = TrainingRequest.model_validate(await request.json())
+    except (ValueError, ValidationError) as exc:
+        raise BadRequest("Send JSON {schema, examples: [{file_uri, expected}]} or a multipart "
+                         "form with schema, files and expected.") from exc
+    examples = [ExampleInput(expected=ex.expected, file_uri=ex.file_uri,
+                             file_name=ex.file_uri.rsplit("/", 1)[-1]) for ex in body.examples]
+    return TrainingInput(schema=body.schema_, examples=examples, name=body.name, mode=body.mode)
+
+
+async def _from_form(request: Request) -> TrainingInput:
+    form = await request.form()
+    files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+    labels = _expected_list(form.get("expected"))
+    examples = []
+    for upload, expected in zip(files, labels, strict=False):
+        content_type = upload.content_type
+        examples.append(ExampleInput(
+            expected=expected, file_name=upload.filename or "document",
+            content_type=None if content_type == "application/octet-stream" else content_type,
+            data=await upload.read()))
+    return TrainingInput(schema=_text(form.get("schema")), examples=examples,
+                         name=_text(form.get("name")), mode=_text(form.get("mode")),
+                         counts_sent=(len(files), len(labels)))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _expected_list(raw: Any) -> list[Any]:
+    if not isinstance(raw, str) or not raw.strip():
+        raise BadRequest("expected is required: a JSON array of expected outputs, in file order.",
+                         code="invalid_label")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"expected is not valid JSON: {exc.msg}.", code="invalid_label") from exc
+    if not isinstance(value, list):
+        raise BadRequest("expected must be a JSON array, one object per file.", code="invalid_label")
+    return value

@@ -1,0 +1,1 @@
+"""Client benchmark: `python -m bench.client`."""

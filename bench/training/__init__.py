@@ -1,0 +1,1 @@
+"""Trained-pipeline benchmark: one supplier's layout, before and after training."""

@@ -1,0 +1,1 @@
+"""Bulk submission: many jobs in one transaction, counted, streamed and fairly dispatched."""

@@ -1,0 +1,1 @@
+"""Signed webhooks: per-tenant secrets, deliveries with their attempts, the retry schedule."""

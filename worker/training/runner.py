@@ -1,0 +1,96 @@
+"""Run one training job: claim it, read its examples, learn outside any transaction, store
+the artifact and the report once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from shared.artifacts.service import (
+    claim_training_job,
+    record_artifact,
+    record_failure,
+    record_progress,
+)
+from shared.db.session import transaction
+from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
+from shared.jobs.models import Upload
+from shared.settings import get_settings
+from shared.storage.factory import get_storage
+from worker.pipeline.convert import ConversionRequest, convert_document
+from worker.pipeline.run import OCR_POLICY
+from worker.training.learn import LabeledDocument
+from worker.training.variants import TrainingOutcome, train
+
+log = logging.getLogger(__name__)
+
+
+def execute_training(training_job_id: str) -> float | None:
+    """Train `training_job_id`; return seconds to wait before a retry, or None when done."""
+    with transaction() as session:
+        job = claim_training_job(session, training_job_id)
+        if job is None:
+            return None
+        schema, mode, attempt = job.schema, job.mode, job.attempts
+        examples = [dict(example) for example in job.examples]
+        for example in examples:
+            upload = session.get_one(Upload, example["upload_id"])
+            example.update(storage_key=upload.storage_key, content_type=upload.content_type)
+    try:
+        labeled = [_read_example(training_job_id, ex, mode, i, len(examples))
+                   for i, ex in enumerate(examples)]
+        outcome = train(labeled, schema, holdout_fraction=get_settings().training_holdout_fraction,
+                        progress=lambda stage, done, total: _progress(training_job_id, stage, done,
+                                                                       total))
+    except (TransientError, ServiceUnavailable, StorageError) as exc:
+        if attempt <= get_settings().job_max_retries:
+            log.warning("transient failure in training, retrying: %s", exc.detail)
+            return float(get_settings().job_retry_backoff_s * 2 ** (attempt - 1))
+        _fail(training_job_id, exc)
+    except QuarryError as exc:
+        _fail(training_job_id, exc)
+    except SoftTimeLimitExceeded:
+        _fail(training_job_id, QuarryError("Training exceeded the time limit; send fewer or "
+                                           "smaller examples.", code="processing_timeout"))
+    except Exception:
+        log.exception("training failed unexpectedly")
+        _fail(training_job_id, QuarryError())
+    else:
+        _succeed(training_job_id, outcome)
+    return None
+
+
+def _read_example(training_job_id: str, example: dict[str, Any], mode: str, index: int,
+                  total: int) -> LabeledDocument:
+    _progress(training_job_id, "reading examples", index, total)
+    data = get_storage().get_bytes(example["storage_key"])
+    request = ConversionRequest(data=data, file_name=example["file_name"],
+                                content_type=example["content_type"],
+                                ocr=OCR_POLICY.get(mode, "auto") if mode != "robust" else "auto")
+    try:
+        document = convert_document(request)
+    except QuarryError as exc:
+        if exc.status_code >= 500:
+            raise
+        raise type(exc)(f"examples[{index}] ({example['file_name']}) could not be read: "
+                        f"{exc.detail}", code=exc.code) from exc
+    return LabeledDocument(example["file_name"], document, example["expected"])
+
+
+def _progress(training_job_id: str, stage: str, done: int, total: int) -> None:
+    with transaction() as session:
+        record_progress(session, training_job_id, {"stage": stage, "done": done, "total": total})
+
+
+def _fail(training_job_id: str, exc: QuarryError) -> None:
+    with transaction() as session:
+        record_failure(session, training_job_id, {**exc.to_body(), "status_code": exc.status_code})
+
+
+def _succeed(training_job_id: str, outcome: TrainingOutcome) -> None:
+    pipeline = {"engine": "local", "variant": outcome.variant.name,
+                "local": outcome.variant.overrides}
+    with transaction() as session:
+        record_artifact(session, training_job_id, pipeline=pipeline, report=outcome.report)
