@@ -11,7 +11,7 @@ def api_command(port: int, *, host: str = "127.0.0.1", workers: int = 1) -> list
             "--workers", str(workers), "--no-access-log", "--timeout-graceful-shutdown", "20"]
 
 
-def worker_command(*, concurrency: int = 2, queues: str = "interactive,webhooks,bulk,training",
+def worker_command(*, concurrency: int = 2, queues: str = "interactive,ocr,webhooks,bulk,training",
                    hostname: str = "worker@%h") -> list[str]:
     return [sys.executable, "-m", "worker", "--loglevel", "INFO",
             "--concurrency", str(concurrency), "-Q", queues,

@@ -7,11 +7,13 @@ from functools import partial
 from typing import Any
 
 from celery import Task
+from sqlalchemy import select
 
+from shared.batches.models import BatchItem
 from shared.db.session import after_commit, transaction
 from shared.errors import ServiceUnavailable
 from shared.jobs.lifecycle import stale_job_ids
-from shared.jobs.states import RUN_JOB_TASK, SWEEP_TASK
+from shared.jobs.states import BULK_QUEUE, INTERACTIVE_QUEUE, RUN_JOB_TASK, SWEEP_TASK
 from shared.logs import job_id_var
 from shared.queue import send_job
 from shared.settings import get_settings
@@ -43,8 +45,11 @@ def sweep_stale_jobs() -> int:
     """Re-enqueue jobs whose message was lost or whose worker died."""
     with transaction() as session:
         job_ids = stale_job_ids(session, queued_for_s=get_settings().sweeper_stale_queued_s)
+        batch_jobs = set(session.scalars(select(BatchItem.job_id).where(BatchItem.job_id.in_(job_ids))))
         for job_id in job_ids:
-            after_commit(session, partial(send_job, job_id))
+            # Batch items go back to the bulk queue, so a recovery cannot jump the fair order.
+            queue = BULK_QUEUE if job_id in batch_jobs else INTERACTIVE_QUEUE
+            after_commit(session, partial(send_job, job_id, queue))
     if job_ids:
         log.info("sweeper re-enqueued %d jobs", len(job_ids))
     return len(job_ids)

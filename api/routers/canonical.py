@@ -15,6 +15,7 @@ from api.submission import Submission, submit_and_wait, wait_seconds
 from shared.artifacts.service import resolve_artifact_options
 from shared.db.session import transaction
 from shared.files.checks import FileInfo, inspect_file
+from shared.jobs.routing import queue_for
 from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest, build_options
 from shared.jobs.service import JobRequest
 from shared.jobs.states import Operation
@@ -62,7 +63,8 @@ async def _submit_uri(
     def find_upload(session: Session) -> Any:
         return resolve_file_uri(session, tenant_id=caller.tenant_id, file_uri=file_uri)
 
-    submission = Submission(caller=caller, request=replace(request, pages=info.pages),
+    queue = queue_for(request.operation, info.kind, request.options)
+    submission = Submission(caller=caller, request=replace(request, pages=info.pages, queue=queue),
                             upload_factory=find_upload, idempotency_key=idempotency_key,
                             file_digest=file_uri)
     return await submit_and_wait(submission, wait_s)

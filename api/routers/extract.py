@@ -17,6 +17,7 @@ from api.submission import Submission, submit_and_wait, wait_seconds
 from shared.artifacts.service import resolve_artifact_options
 from shared.errors import BadRequest
 from shared.files.checks import inspect_file
+from shared.jobs.routing import queue_for
 from shared.jobs.schemas import ModelConfig, build_options
 from shared.jobs.service import JobRequest
 from shared.jobs.states import Operation
@@ -125,7 +126,8 @@ async def _submit_multipart(
         return store_upload(session, tenant_id=caller.tenant_id, file_name=file_name,
                             content_type=content_type, data=data)
 
-    submission = Submission(caller=caller, request=replace(request, pages=info.pages),
+    queue = queue_for(request.operation, info.kind, request.options)
+    submission = Submission(caller=caller, request=replace(request, pages=info.pages, queue=queue),
                             upload_factory=make_upload,
                             idempotency_key=idempotency_key,
                             file_digest=hashlib.sha256(data).hexdigest())

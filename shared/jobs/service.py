@@ -20,7 +20,7 @@ from shared.db.session import after_commit
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ids import new_id
 from shared.jobs.models import Job, Upload
-from shared.jobs.states import TERMINAL_STATUSES, JobStatus
+from shared.jobs.states import INTERACTIVE_QUEUE, TERMINAL_STATUSES, JobStatus
 from shared.net.ssrf import vet_model_endpoints, vet_url
 from shared.queue import send_job
 from shared.settings import get_settings
@@ -36,6 +36,7 @@ class JobRequest:
     webhook_url: str | None = None
     pages: int = 1
     """The cheap page estimate the credits hold is based on."""
+    queue: str = INTERACTIVE_QUEUE
 
     def fingerprint(self, file_digest: str) -> str:
         body = {
@@ -79,7 +80,8 @@ def submit_job(
     job.held_credits = credits_for(request.operation, request.options, request.pages)
     place_hold(session, tenant_id=tenant_id, job_id=job.id, credits=job.held_credits)
     job_id = job.id
-    after_commit(session, lambda: send_job(job_id))
+    queue = request.queue
+    after_commit(session, lambda: send_job(job_id, queue))
     return job
 
 

@@ -27,8 +27,11 @@ SWEEP_TASK = "jobs.sweep"
 INTERACTIVE_QUEUE = "interactive"
 WEBHOOKS_QUEUE = "webhooks"
 BULK_QUEUE = "bulk"
+OCR_QUEUE = "ocr"
+"""Single jobs that need OCR (images, robust mode): minutes of CPU must not sit in front of
+the seconds-long text jobs on `interactive`."""
 """Batch items: workers consume all three queues, so single jobs never wait behind a batch."""
-QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE, WEBHOOKS_QUEUE, BULK_QUEUE)
+QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE, OCR_QUEUE, WEBHOOKS_QUEUE, BULK_QUEUE)
 
 DELIVER_WEBHOOK_TASK = "webhooks.deliver"
 SWEEP_WEBHOOKS_TASK = "webhooks.sweep"
