@@ -202,3 +202,24 @@ def test_schema_failure_is_422_unless_partial_allowed(api: ApiServer, worker: Pr
         assert partial.json()["status"] == "partial"
         assert partial.json()["validation_errors"]
         assert client.get("/v1/me").json()["credits_balance"] == 97
+
+
+def test_long_job_shows_pages_done_while_running(api: ApiServer, worker: Process) -> None:
+    from tests.factories import make_long_pdf
+
+    tenant = make_tenant(credits=10_000)
+    seen: list[dict[str, int]] = []
+    with api.client(tenant.api_key) as client:
+        job_id = client.post("/v1/to-markdown", files={"file": ("long.pdf", make_long_pdf(pages=800))},
+                             data={"wait": "0"}).json()["job_id"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = client.get(f"/v1/jobs/{job_id}").json()
+            if job["status"] == "running" and job["progress"]:
+                seen.append(job["progress"])
+            if job["status"] == "succeeded":
+                break
+            time.sleep(0.2)
+    assert seen, "no progress was reported while the job ran"
+    assert all(p["pages_total"] == 800 and 0 < p["pages_done"] <= 800 for p in seen)
+    assert job["progress"] == {"pages_done": 800, "pages_total": 800}

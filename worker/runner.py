@@ -16,7 +16,14 @@ from shared.billing.service import settle_job
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
 from shared.jobs.events import publish_job_done
-from shared.jobs.lifecycle import Busy, Claim, claim_job, record_outcome, release_for_retry
+from shared.jobs.lifecycle import (
+    Busy,
+    Claim,
+    claim_job,
+    record_outcome,
+    record_progress,
+    release_for_retry,
+)
 from shared.jobs.models import Job, Upload
 from shared.jobs.states import JobStatus
 from shared.metrics import observe_job
@@ -47,7 +54,8 @@ def execute_job(job_id: str) -> RetryLater | None:
     try:
         vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
         data = get_storage().get_bytes(storage_key)
-        outcome = run_pipeline(JobInput(**{**job_input, "data": data}))
+        outcome = run_pipeline(JobInput(**{**job_input, "data": data},
+                                        progress=ProgressReporter(claim)))
     except (TransientError, ServiceUnavailable, StorageError) as exc:
         if claim.attempt <= get_settings().job_max_retries:
             return _retry(claim, exc)
@@ -71,6 +79,21 @@ def _observe(job_input: dict[str, Any], status: str, started: float, pages: int,
     operation, options = job_input["operation"], job_input["options"]
     observe_job(operation, pricing_mode(operation, options), status,
                 time.perf_counter() - started, pages, credits)
+
+
+class ProgressReporter:
+    """Writes pages done/total to the job at most once a second, so polling shows progress."""
+
+    def __init__(self, claim: Claim, interval_s: float = 1.0) -> None:
+        self.claim, self.interval_s, self.last = claim, interval_s, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval_s and done < total:
+            return
+        self.last = now
+        with transaction() as session:
+            record_progress(session, self.claim, done=done, total=total)
 
 
 def _load_input(session: Session, job_id: str) -> tuple[dict[str, Any], str]:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from shared.jobs.states import Operation
 from worker.pipeline.convert import ConversionRequest, convert_document
+from worker.pipeline.convert.pdf import Progress
 from worker.pipeline.document import Document
 from worker.pipeline.extract import extract_document
 from worker.pipeline.markdown import render_markdown
@@ -20,6 +21,7 @@ class JobInput:
     file_name: str
     content_type: str | None
     options: dict[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,14 @@ def run_pipeline(job: JobInput) -> PipelineResult:
     request = ConversionRequest(
         data=job.data, file_name=job.file_name, content_type=job.content_type,
         ocr=OCR_POLICY.get(mode, "auto"), ocr_model=job.options.get("ocr") or job.options.get("llm"),
+        progress=job.progress,
     )
     if job.operation == Operation.TO_MARKDOWN:
         return _to_markdown(convert_document(request), job, started)
     if mode == "robust":
         # Robust mode reads the document twice (text layer where present, and OCR of every
         # page) so that the extractor can cross-check the two readings.
-        document = convert_document(replace(request, ocr="auto"))
+        document = convert_document(replace(request, ocr="auto", progress=None))
         alternate: Document | None = convert_document(request)
     else:
         document, alternate = convert_document(request), None

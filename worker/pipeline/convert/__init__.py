@@ -18,7 +18,7 @@ from worker.pipeline.convert.docx import convert_docx
 from worker.pipeline.convert.eml import convert_eml
 from worker.pipeline.convert.html import convert_html
 from worker.pipeline.convert.image import convert_image
-from worker.pipeline.convert.pdf import convert_pdf
+from worker.pipeline.convert.pdf import Progress, convert_pdf
 from worker.pipeline.convert.pptx import convert_pptx
 from worker.pipeline.convert.text import convert_markdown, convert_text
 from worker.pipeline.convert.xlsx import convert_xlsx
@@ -38,19 +38,22 @@ class ConversionRequest:
     """`auto`: OCR pages without a text layer; `never`: text layer only; `always`: OCR every page."""
     ocr_model: dict[str, Any] | None = None
     """A vision LLM (job options' `ocr`, else `llm`, else the server default) to transcribe pages."""
+    progress: Progress | None = None
+    """Told (pages done, pages total) as pages of a paged document are converted."""
 
 
 def convert_document(request: ConversionRequest) -> Document:
     reader = page_reader_for(request.ocr, request.ocr_model)
-    return _convert(request.data, request.file_name, request.content_type, request.ocr, reader, 0)
+    return _convert(request.data, request.file_name, request.content_type, request.ocr, reader, 0,
+                    request.progress)
 
 
 def _convert(data: bytes, file_name: str, content_type: str | None, ocr: str,
-             reader: PageReader | None, depth: int) -> Document:
+             reader: PageReader | None, depth: int, progress: Progress | None = None) -> Document:
     info = inspect_file(data, file_name, content_type)
     kind = info.kind
     if kind == "pdf":
-        return convert_pdf(data, ocr=ocr, reader=reader)
+        return convert_pdf(data, ocr=ocr, reader=reader, progress=progress)
     if kind in IMAGE_KINDS:
         return convert_image(data, kind, reader=reader)
     if kind == "eml":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,18 @@ MIN_TEXT_CHARS = 16
 MAX_RENDER_PIXELS = 25_000_000
 
 
-def convert_pdf(data: bytes, *, ocr: str = "auto", reader: PageReader | None = None) -> Document:
+Progress = Callable[[int, int], None]
+
+
+def convert_pdf(data: bytes, *, ocr: str = "auto", reader: PageReader | None = None,
+                progress: Progress | None = None) -> Document:
     """Convert every page; `ocr` is `auto`, `never` or `always` (see `ConversionRequest`)."""
     with open_pdf(data) as pdf:
-        pages = [_convert_page(page, ocr, reader) for page in pdf]
+        pages = []
+        for page in pdf:
+            pages.append(_convert_page(page, ocr, reader))
+            if progress is not None:
+                progress(len(pages), pdf.page_count)
         title = (pdf.metadata or {}).get("title") or None
     document = Document(pages=pages, file_type="pdf", title=title)
     classify_blocks(document)
