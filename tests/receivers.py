@@ -24,10 +24,16 @@ class Receiver:
     """Answers for the next requests, in order; 200 once they run out."""
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    hangs: list[float] = field(default_factory=list)
+    """Seconds to stall before answering the next requests, in order (a hung receiver)."""
 
     def next_status(self) -> int:
         with self.lock:
             return self.statuses.pop(0) if self.statuses else 200
+
+    def next_hang(self) -> float:
+        with self.lock:
+            return self.hangs.pop(0) if self.hangs else 0.0
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -40,13 +46,18 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
+def webhook_receiver(statuses: list[int] | None = None,
+                     hangs: list[float] | None = None) -> Iterator[Receiver]:
     receiver: Receiver | None = None
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             assert receiver is not None
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            hang = receiver.next_hang()
+            if hang:
+                time.sleep(hang)
+                return  # the sender has given up; answer nothing
             status = receiver.next_status()
             with receiver.lock:
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
@@ -60,7 +71,7 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook",
-                        statuses=list(statuses or []))
+                        statuses=list(statuses or []), hangs=list(hangs or []))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from shared.batches.models import BatchItem
 from shared.billing.models import LedgerEntry
 from shared.db.session import transaction
 from shared.jobs.models import Job
@@ -40,7 +41,7 @@ def chaos(base_env: dict[str, str], work_dir: Path, log_dir: Path) -> Iterator[C
     valkey = EmbeddedValkey(work_dir / f"valkey-chaos-{time.monotonic_ns()}", persist=False)
     env = {**base_env, "QUARRY_REDIS_URL": valkey.start(), "QUARRY_SWEEPER_INTERVAL_S": "1",
            "QUARRY_SWEEPER_STALE_QUEUED_S": "4", "QUARRY_JOB_HARD_TIME_LIMIT_S": "40",
-           "QUARRY_RATE_HEAVY_BURST": "100",
+           "QUARRY_RATE_HEAVY_BURST": "100", "QUARRY_WEBHOOK_TIMEOUT_S": "1",
            "QUARRY_JOB_SOFT_TIME_LIMIT_S": "30"}
     api = start_api(env, log_dir)
     processes = [start_worker(env, log_dir, concurrency=2), start_beat(env, log_dir)]
@@ -51,13 +52,21 @@ def chaos(base_env: dict[str, str], work_dir: Path, log_dir: Path) -> Iterator[C
     valkey.stop()
 
 
-def submit_burst(stack: ChaosStack, key: str) -> list[str]:
+def submit_batch(stack: ChaosStack, key: str) -> list[str]:
+    """A batch of JOBS 40-page documents uploaded by presign; returns its job ids."""
     pdf = make_long_pdf(pages=40)
     with stack.api.client(key) as client:
-        responses = [client.post("/v1/to-markdown", files={"file": ("r.pdf", pdf)},
-                                 data={"wait": "0"}) for _ in range(JOBS)]
-    assert all(r.status_code == 202 for r in responses), [r.text for r in responses]
-    return [r.json()["job_id"] for r in responses]
+        uris = []
+        for index in range(JOBS):
+            target = client.post("/v1/uploads/presign", json={"file_name": f"r{index}.pdf"}).json()
+            assert httpx.put(target["upload_url"], content=pdf).status_code == 200
+            uris.append(target["file_uri"])
+        response = client.post("/v1/batches", json={
+            "operation": "inference.to_markdown", "items": [{"file_uri": uri} for uri in uris]})
+    assert response.status_code == 202, response.text
+    with transaction() as session:
+        return list(session.scalars(select(BatchItem.job_id)
+                                    .where(BatchItem.batch_id == response.json()["batch_id"])))
 
 
 def wait_all_finished(job_ids: list[str], timeout: float = 150) -> Counter[str]:
@@ -84,9 +93,9 @@ def assert_charged_once(tenant_id: str, job_ids: list[str], credits_start: int) 
     assert ledger_sum == credits_start - charged
 
 
-def test_redis_restart_during_a_burst(chaos: ChaosStack) -> None:
+def test_redis_restart_during_a_batch(chaos: ChaosStack) -> None:
     tenant = make_tenant(credits=100_000)
-    job_ids = submit_burst(chaos, tenant.api_key)
+    job_ids = submit_batch(chaos, tenant.api_key)
     chaos.valkey.stop()
     with chaos.api.client(tenant.api_key) as client:
         started = time.monotonic()
@@ -98,12 +107,12 @@ def test_redis_restart_during_a_burst(chaos: ChaosStack) -> None:
     assert_charged_once(tenant.tenant_id, job_ids, 100_000)
 
 
-def test_postgres_restart_during_a_burst(chaos: ChaosStack, backends: Backends) -> None:
+def test_postgres_restart_during_a_batch(chaos: ChaosStack, backends: Backends) -> None:
     if backends.postgres is None:
         pytest.skip("Postgres restarts need the embedded server (DATABASE_URL is configured)")
     server = backends.postgres.server
     tenant = make_tenant(credits=100_000)
-    job_ids = submit_burst(chaos, tenant.api_key)
+    job_ids = submit_batch(chaos, tenant.api_key)
     postmaster = server.get_pid()
     os.kill(postmaster, signal.SIGINT)
     _wait_gone(postmaster)
@@ -162,3 +171,23 @@ def test_full_local_storage_disk_is_503_and_loses_nothing(
     stored = list(tiny_disk.rglob("small.pdf"))
     assert len(stored) == 1 and stored[0].read_bytes() == small_pdf
     assert not [p for p in tiny_disk.rglob(".part-*")]
+
+
+def test_hanging_webhook_receiver_delays_no_job_and_loses_no_event(chaos: ChaosStack) -> None:
+    from tests.receivers import webhook_receiver
+
+    tenant = make_tenant(credits=10_000)
+    with webhook_receiver(hangs=[5.0, 5.0, 5.0]) as receiver, \
+            chaos.api.client(tenant.api_key) as client:
+        started = time.monotonic()
+        jobs = [client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf())},
+                            data={"webhook_url": receiver.url, "wait": "30"}) for _ in range(3)]
+        assert all(job.status_code == 200 for job in jobs), [job.text for job in jobs]
+        assert time.monotonic() - started < 15  # the stalled receiver held up no job
+        received = receiver.wait_for(3, timeout=60)  # the stalled attempts are not answered
+        deliveries = [client.get(f"/v1/jobs/{job.json()['job_id']}/deliveries").json()
+                      ["deliveries"][0] for job in jobs]
+    assert len({r.headers["webhook-id"] for r in received}) == 3
+    assert all(d["status"] == "succeeded" for d in deliveries)
+    first_attempts = [d["attempt_log"][0] for d in deliveries]
+    assert sum(a["error"] == "Timed out." for a in first_attempts) >= 2
