@@ -11,6 +11,7 @@ BENCHMARKS = [
     ["bench.extraction"],
     ["bench.training"],
     ["bench.client"],
+    ["bench.batches"],
     ["bench.scaleout"],
     ["bench.load"],
 ]
