@@ -20,6 +20,7 @@ from shared.jobs.states import (
     PURGE_EXPIRED_TASK,
     RUN_JOB_TASK,
     SWEEP_TASK,
+    SWEEP_TRAINING_TASK,
     SWEEP_WEBHOOKS_TASK,
     WEBHOOKS_QUEUE,
 )
@@ -62,6 +63,7 @@ def get_celery() -> Celery:
                                  "schedule": settings.batch_dispatch_interval_s},
             "purge-expired": {"task": PURGE_EXPIRED_TASK,
                               "schedule": settings.retention_interval_s},
+            "sweep-training": {"task": SWEEP_TRAINING_TASK, "schedule": 60.0},
         },
         worker_hijack_root_logger=False,
         task_serializer="json",

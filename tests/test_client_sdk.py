@@ -114,24 +114,30 @@ def test_lost_response_is_retried_under_the_same_idempotency_key(api: ApiServer,
     assert balance.credits_balance == 97 and balance.credits_held == 0
 
 
+class RecordStatuses(httpx.HTTPTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        self.seen.append(response.status_code)
+        return response
+
+
 def test_rate_limited_calls_are_retried_until_they_pass(api: ApiServer, worker: Process) -> None:
     admin, tenant = make_tenant(is_admin=True), make_tenant(credits=100)
     with Quarry(admin.api_key, api.url) as operator:
         operator.admin_set_rate_limits(tenant.tenant_id, general={"rate": 2, "burst": 1},
                                        heavy={"rate": 1, "burst": 1})
-    seen: list[int] = []
-
-    def record(response: httpx.Response) -> None:
-        seen.append(response.status_code)
-
-    with Quarry(tenant.api_key, api.url, retry=RetryPolicy(max_retries=20)) as quarry:
-        quarry._http.event_hooks["response"].append(record)
+    transport = RecordStatuses()
+    with Quarry(tenant.api_key, api.url, retry=RetryPolicy(max_retries=20), transport=transport) as quarry:
         started = time.monotonic()
         for _ in range(4):
             assert quarry.me().tenant_id == tenant.tenant_id
         assert quarry.extract(("a.pdf", make_pdf()), SCHEMA, mode="fast").status == "success"
         assert quarry.extract(("b.pdf", make_pdf(lines=["x"])), SCHEMA, mode="fast")
-    assert 429 in seen and time.monotonic() - started >= 1.0
+    assert 429 in transport.seen and time.monotonic() - started >= 1.0
 
 
 def test_admin_keys_credits_and_billing_through_the_client(api: ApiServer, worker: Process) -> None:

@@ -75,19 +75,21 @@ async def raw_batch(url: str, key: str, files: list[tuple[str, bytes]], concurre
         return time.perf_counter() - started
 
 
-def per_call_ms(call: Callable[[], object], count: int) -> float:
+def paired_ms(raw: Callable[[], object], sdk: Callable[[], object], count: int) -> tuple[float, float]:
+    """Median ms per call for each, calls interleaved so both see the same server and machine load."""
     for _ in range(10):  # warm-up: connections, caches
-        call()
-    samples = []
+        raw(), sdk()
+    samples: dict[str, list[float]] = {"raw": [], "sdk": []}
     for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for name, call in (("raw", raw), ("sdk", sdk)):
+            started = time.perf_counter()
+            call()
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples["raw"]), statistics.median(samples["sdk"])
 
 
 def overhead(url: str, key: str, calls: int) -> dict[str, float]:
-    text = ("note.txt", b"# Hello\n\nA tiny document.\n")
+    text = ("note.txt", b"# Hello\n\nA tiny document.\n", "text/plain")
     results: dict[str, float] = {}
     with httpx.Client(base_url=url, headers={"X-API-KEY": key}, timeout=60) as raw, \
             Quarry(key, url) as quarry:
@@ -97,10 +99,9 @@ def overhead(url: str, key: str, calls: int) -> dict[str, float]:
         def raw_markdown() -> object:
             return raw.post("/v1/to-markdown", files={"file": text}).raise_for_status()
 
-        results["me_raw"] = per_call_ms(raw_me, calls)
-        results["me_sdk"] = per_call_ms(quarry.me, calls)
-        results["md_raw"] = per_call_ms(raw_markdown, calls // 3)
-        results["md_sdk"] = per_call_ms(lambda: quarry.to_markdown(text), calls // 3)
+        results["me_raw"], results["me_sdk"] = paired_ms(raw_me, quarry.me, calls)
+        results["md_raw"], results["md_sdk"] = paired_ms(
+            raw_markdown, lambda: quarry.to_markdown(text[:2]), calls // 3)
     return results
 
 
@@ -129,6 +130,8 @@ def main() -> None:
             for tenant_id in (admin.tenant_id, tenant.tenant_id, raw_tenant.tenant_id):
                 operator.admin_set_rate_limits(tenant_id, **NO_LIMITS)
         folder = make_folder(work / "docs", args.files)
+        warm = [(path.name, path.read_bytes()) for path in sorted(folder.rglob("*.pdf"))[:50]]
+        asyncio.run(raw_batch(api.url, admin.api_key, warm, args.concurrency))  # warm the server
         cli_s = cli_batch(api.url, tenant.api_key, folder, work / "results.jsonl", args.concurrency)
         files = [(path.name, path.read_bytes()) for path in sorted(folder.rglob("*.pdf"))]
         raw_s = asyncio.run(raw_batch(api.url, raw_tenant.api_key, files, args.concurrency))

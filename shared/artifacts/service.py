@@ -8,6 +8,7 @@ that use the resulting artifact are billed like any other extraction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import jsonschema
@@ -195,6 +196,14 @@ def resolve_artifact_options(tenant_id: str, options: dict[str, Any]) -> dict[st
 
 
 # The worker's side of a training job.
+
+def stale_training_job_ids(session: Session, *, queued_for_s: float) -> list[str]:
+    """Training jobs still queued long after submission: their message was probably lost."""
+    cutoff = utcnow() - timedelta(seconds=queued_for_s)
+    query = select(TrainingJob.id).where(TrainingJob.status == JobStatus.QUEUED,
+                                         TrainingJob.created_at < cutoff).limit(100)
+    return list(session.scalars(query))
+
 
 def claim_training_job(session: Session, training_job_id: str) -> TrainingJob | None:
     """Mark a queued (or interrupted) training job running; None when there is nothing to do."""

@@ -31,9 +31,13 @@ OCR_QUEUE = "ocr"
 """Single jobs that need OCR (images, robust mode): minutes of CPU must not sit in front of
 the seconds-long text jobs on `interactive`."""
 """Batch items: workers consume all three queues, so single jobs never wait behind a batch."""
-QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE, OCR_QUEUE, WEBHOOKS_QUEUE, BULK_QUEUE)
+TRAINING_QUEUE = "training"
+"""Its own queue: a training run takes seconds to minutes and must not delay single jobs."""
+QUEUES: tuple[str, ...] = (INTERACTIVE_QUEUE, OCR_QUEUE, WEBHOOKS_QUEUE, BULK_QUEUE, TRAINING_QUEUE)
 
 DELIVER_WEBHOOK_TASK = "webhooks.deliver"
 SWEEP_WEBHOOKS_TASK = "webhooks.sweep"
 DISPATCH_BATCHES_TASK = "batches.dispatch"
 PURGE_EXPIRED_TASK = "retention.purge"
+TRAIN_TASK = "training.run"
+SWEEP_TRAINING_TASK = "training.sweep"

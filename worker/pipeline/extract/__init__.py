@@ -43,8 +43,7 @@ def extract_document(
     """Extract per `options["schema"]`; `alternate` (robust mode) is the all-OCR reading to cross-check."""
     schema: dict[str, Any] | None = options.get("schema")
     if not schema:
-        raise BadRequest("This extraction has no schema (trained pipelines are not available yet).",
-                         code="invalid_schema")
+        raise BadRequest("This extraction has no schema.", code="invalid_schema")
     model = choose_engine(options)
     config = local_config(options)
     evidence = run_engine(document, schema, model, config)
@@ -64,7 +63,13 @@ def extract_document(
 
 
 def choose_engine(options: dict[str, Any]) -> LLMConfig | None:
-    """The BYOK model when a key was sent, else the server default, else None (local engine)."""
+    """The BYOK model when a key was sent, else the server default, else None (local engine).
+
+    A trained local pipeline keeps the local engine it was trained for, unless the caller
+    brought their own model key.
+    """
+    if (options.get("pipeline") or {}).get("engine") == "local" and not options.get("llm"):
+        return None
     return resolve_model(options.get("llm"))
 
 
