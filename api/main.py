@@ -24,10 +24,12 @@ from api.routers import (
 )
 from shared.logs import configure_logging
 from shared.settings import get_settings
+from shared.tracing import configure_tracing, instrument_app
 
 
 def create_app() -> FastAPI:
     configure_logging(get_settings().log_level)
+    configure_tracing("quarry-api")
     app = FastAPI(
         title="Quarry",
         version="0.1.0",
@@ -40,6 +42,7 @@ def create_app() -> FastAPI:
                    artifacts, batches, webhooks):
         app.include_router(module.router)
     app.include_router(metrics_router)
+    instrument_app(app)
     return app
 
 

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     broker_visibility_timeout_s: int = 900
     sweeper_interval_s: float = 30.0
     worker_metrics_port: int = 9808
+    # OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); empty: no tracing.
+    otel_exporter_endpoint: str = ""
     sweeper_stale_queued_s: float = 60.0
 
     # Billing and fairness. Prices are credits per page.

@@ -9,6 +9,7 @@ from shared.db.session import reset_engine
 from shared.logs import configure_logging
 from shared.queue import get_celery
 from shared.settings import get_settings
+from shared.tracing import configure_tracing
 from worker.metrics_server import forget_process, serve_metrics
 
 app = get_celery()
@@ -22,6 +23,8 @@ def _fresh_pool_after_fork(**_: Any) -> None:
     # Connections must not be shared with the parent process across fork.
     reset_engine()
     configure_logging(get_settings().log_level)
+    # Exporters run a background thread, which must be started in each pool process.
+    configure_tracing("quarry-worker")
 
 
 @worker_ready.connect
