@@ -62,7 +62,7 @@ async def extract(
     file: Annotated[UploadFile, File()],
     llm: LlmForm,
     ocr: OcrForm,
-    schema: OptStr = None,
+    schema_text: Annotated[str | None, Form(alias="schema")] = None,
     mode: OptStr = None,
     artifact_id: OptStr = None,
     allow_partial: Annotated[bool, Form()] = False,
@@ -72,7 +72,7 @@ async def extract(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Extract JSON matching `schema` (JSON Schema or shorthand map) from one document."""
-    options = build_options(operation=Operation.EXTRACT, schema=schema, mode=mode,
+    options = build_options(operation=Operation.EXTRACT, schema=schema_text, mode=mode,
                             allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr)
     options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
     request = JobRequest(Operation.EXTRACT, options, parse_metadata(metadata), webhook_url)
