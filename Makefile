@@ -10,9 +10,9 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+$(STAMP): $(BIN)/python pyproject.toml client/pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" -e ./client
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +23,7 @@ up: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy api worker shared stack
+	cd client && ../$(BIN)/mypy quarry_client
 
 test: lint
 	$(BIN)/python -m pytest -q

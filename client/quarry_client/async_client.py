@@ -1,0 +1,301 @@
+"""`AsyncQuarry`: the asyncio client (same methods as `Quarry`, awaited)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from quarry_client import calls, models
+from quarry_client.errors import QuarryConnectionError, QuarryTimeout, error_from_response
+from quarry_client.files import FileInput, load_file
+from quarry_client.flow import (
+    USER_AGENT,
+    ClientSettings,
+    PollSchedule,
+    build_request,
+    extract_result,
+    job_id_of,
+    markdown_result,
+)
+from quarry_client.options import EXTRACT, TO_MARKDOWN, JobOptions, ModelConfig, Operation
+from quarry_client.retry import RetryPolicy
+
+T = TypeVar("T")
+
+
+class AsyncQuarry:
+    """Async Quarry client. Use as an async context manager, or `await aclose()`.
+
+        async with AsyncQuarry(api_key="...") as quarry:
+            result = await quarry.extract("invoice.pdf", {"invoice_number": "string"})
+    """
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
+                 timeout: float = 60.0, retry: RetryPolicy | None = None,
+                 presign_threshold: int | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 max_connections: int = 20) -> None:
+        defaults = ClientSettings()
+        self.settings = ClientSettings(
+            api_key=api_key, base_url=base_url, timeout=timeout, retry=retry or defaults.retry,
+            presign_threshold=presign_threshold or defaults.presign_threshold)
+        self._key = self.settings.resolved_key()
+        self._http = httpx.AsyncClient(
+            base_url=self.settings.resolved_url(), timeout=self.settings.httpx_timeout(),
+            headers={"User-Agent": USER_AGENT}, transport=transport,
+            limits=httpx.Limits(max_connections=max_connections))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncQuarry:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, call: calls.Call[T]) -> T:
+        """Send one prepared call (with retries) and parse its answer."""
+        timeout = self.settings.httpx_timeout()
+        response = await self._send(lambda: build_request(self._http, call, self._key, timeout),
+                              replayable=call.replayable)
+        return call.parse(response)
+
+    async def _send(self, make_request: Callable[[], httpx.Request], *, replayable: bool) -> httpx.Response:
+        policy, attempt = self.settings.retry, 0
+        while True:
+            try:
+                response = await self._http.send(make_request())
+            except httpx.TransportError as error:
+                delay = policy.delay_for_error(attempt, error, replayable=replayable)
+                if delay is None:
+                    raise QuarryConnectionError(f"{type(error).__name__}: {error}") from error
+            else:
+                delay = policy.delay_for_response(attempt, response)
+                if delay is None:
+                    if response.is_error:
+                        raise error_from_response(response)
+                    return response
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    # -- jobs: the high-level calls ---------------------------------------------------------
+
+    async def extract(self, file: FileInput, schema: dict[str, Any] | str | None = None, *,
+                mode: str | None = None, allow_partial: bool = False, artifact_id: str | None = None,
+                llm: ModelConfig | None = None, ocr: ModelConfig | None = None,
+                webhook_url: str | None = None, metadata: dict[str, Any] | None = None,
+                wait: float = 60, timeout: float | None = None,  # noqa: ASYNC109
+                idempotency_key: str | None = None,
+                file_name: str | None = None) -> models.ExtractResult:
+        """Extract JSON matching `schema`; waits for the result (polling past `wait`)."""
+        options = JobOptions(EXTRACT, schema=schema, mode=mode, allow_partial=allow_partial,
+                             artifact_id=artifact_id, llm=llm, ocr=ocr, webhook_url=webhook_url,
+                             metadata=metadata)
+        job = await self.submit(file, options, wait=wait, idempotency_key=idempotency_key,
+                                file_name=file_name)
+        return extract_result(await self.wait(job, timeout=timeout))
+
+    async def to_markdown(self, file: FileInput, *, conversion_mode: str | None = None,
+                    ocr: ModelConfig | None = None, webhook_url: str | None = None,
+                    metadata: dict[str, Any] | None = None, wait: float = 60,
+                    timeout: float | None = None,  # noqa: ASYNC109
+                    idempotency_key: str | None = None,
+                    file_name: str | None = None) -> models.MarkdownResult:
+        """Convert a document to markdown; waits for the result."""
+        options = JobOptions(TO_MARKDOWN, conversion_mode=conversion_mode, ocr=ocr,
+                             webhook_url=webhook_url, metadata=metadata)
+        job = await self.submit(file, options, wait=wait, idempotency_key=idempotency_key,
+                                file_name=file_name)
+        return markdown_result(await self.wait(job, timeout=timeout))
+
+    async def submit(self, file: FileInput | None = None, options: JobOptions | None = None, *,
+               file_uri: str | None = None, wait: float = 0, idempotency_key: str | None = None,
+               file_name: str | None = None) -> models.Job:
+        """Create a job (multipart, or presign + canonical for big files / a `file_uri`).
+
+        One `Idempotency-Key` (given or generated) covers every retry of this call.
+        """
+        options = options or JobOptions()
+        key = idempotency_key or calls.new_idempotency_key()
+        if file_uri is None:
+            if file is None:
+                raise ValueError("pass a file or a file_uri")
+            loaded = load_file(file, file_name)
+            if len(loaded.data) <= self.settings.presign_threshold:
+                call = calls.submit_multipart(loaded, options, wait=wait, idempotency_key=key)
+                return await self.call(call)
+            file_uri, file_name = (await self.upload(loaded)).file_uri, loaded.name
+        return await self.call(calls.submit_canonical(file_uri, options, file_name=file_name, wait=wait,
+                                                idempotency_key=key))
+
+    async def wait(self, job: str | models.Job, *, timeout: float | None = None,  # noqa: ASYNC109
+             poll: PollSchedule | None = None) -> models.Job:
+        """Poll until the job is finished; `QuarryTimeout` after `timeout` seconds."""
+        if isinstance(job, models.Job) and job.done:
+            return job
+        job_id, schedule = job_id_of(job), poll or PollSchedule()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = await self.get_job(job_id)
+            if current.done:
+                return current
+            if deadline is not None and time.monotonic() >= deadline:
+                raise QuarryTimeout(f"job {job_id} still {current.status} after {timeout:g}s",
+                                    body={"job_id": job_id})
+            await asyncio.sleep(schedule.next())
+
+    async def upload(self, file: FileInput, *, file_name: str | None = None) -> models.PresignedUpload:
+        """Presign, then PUT the bytes; the answer's `file_uri` can be submitted."""
+        loaded = load_file(file, file_name)
+        presigned = await self.call(calls.presign_upload(loaded.name, loaded.content_type, len(loaded.data)))
+        await self._send(lambda: self._http.build_request(
+            presigned.method, presigned.upload_url, content=loaded.data, headers=presigned.headers),
+            replayable=True)
+        return presigned
+
+    # -- routes, one method each ------------------------------------------------------------
+
+    async def me(self) -> models.Me:
+        return await self.call(calls.me())
+
+    async def list_api_keys(self) -> list[models.ApiKey]:
+        return await self.call(calls.list_api_keys())
+
+    async def create_api_key(self, name: str = "", *, is_admin: bool = False) -> models.IssuedKey:
+        return await self.call(calls.create_api_key(name, is_admin))
+
+    async def revoke_api_key(self, key_id: str) -> models.ApiKey:
+        return await self.call(calls.revoke_api_key(key_id))
+
+    async def admin_create_tenant(self, name: str, *, credits: int = 0) -> models.Tenant:
+        return await self.call(calls.admin_create_tenant(name, credits))
+
+    async def admin_issue_key(self, tenant_id: str, *, name: str = "",
+                              is_admin: bool = False) -> models.IssuedKey:
+        return await self.call(calls.admin_issue_key(tenant_id, name, is_admin))
+
+    async def admin_revoke_key(self, key_id: str) -> models.ApiKey:
+        return await self.call(calls.admin_revoke_key(key_id))
+
+    async def admin_top_up(self, tenant_id: str, amount: int, *, reason: str = "") -> models.Balance:
+        return await self.call(calls.admin_top_up(tenant_id, amount, reason))
+
+    async def admin_set_rate_limits(self, tenant_id: str, *, heavy: dict[str, float] | None = None,
+                              general: dict[str, float] | None = None) -> models.RateLimits:
+        return await self.call(calls.admin_set_rate_limits(tenant_id, heavy=heavy, general=general))
+
+    async def presign_upload(self, file_name: str, *, content_type: str | None = None,
+                       size: int | None = None) -> models.PresignedUpload:
+        return await self.call(calls.presign_upload(file_name, content_type, size))
+
+    async def ocr_to_markdown(self, file_uri: str, *, tenant_id: str | None = None,
+                              file_name: str | None = None,
+                        mode: str | None = None, ocr: ModelConfig | None = None,
+                        webhook_url: str | None = None, metadata: dict[str, Any] | None = None,
+                        wait: float = 60, timeout: float | None = None,  # noqa: ASYNC109
+                        idempotency_key: str | None = None) -> models.MarkdownResult:
+        tenant = tenant_id or (await self.me()).tenant_id
+        job = await self.call(calls.ocr_to_markdown(
+            tenant, file_uri, file_name=file_name, mode=mode, ocr=ocr, webhook_url=webhook_url,
+            wait=wait, metadata=metadata, idempotency_key=idempotency_key))
+        return markdown_result(await self.wait(job, timeout=timeout))
+
+    async def get_job(self, job_id: str) -> models.Job:
+        return await self.call(calls.get_job(job_id))
+
+    async def list_jobs(self, *, status: str | None = None, limit: int | None = None,
+                  cursor: str | None = None) -> models.JobPage:
+        return await self.call(calls.list_jobs(status, limit, cursor))
+
+    async def iter_jobs(self, *, status: str | None = None,
+                        page_size: int = 200) -> AsyncIterator[models.Job]:
+        """Every job of the tenant, newest first, following cursors."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_jobs(status=status, limit=page_size, cursor=cursor)
+            for job in page.jobs:
+                yield job
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def cancel_job(self, job_id: str) -> models.Job:
+        return await self.call(calls.cancel_job(job_id))
+
+    async def create_batch(self, operation: Operation, items: list[dict[str, Any]], *,
+                     defaults: dict[str, Any] | None = None, webhook_url: str | None = None,
+                     idempotency_key: str | None = None) -> models.BatchCreated:
+        return await self.call(calls.create_batch(operation, items, defaults=defaults,
+                                                  webhook_url=webhook_url,
+                                                  idempotency_key=idempotency_key))
+
+    async def get_batch(self, batch_id: str) -> models.Batch:
+        return await self.call(calls.get_batch(batch_id))
+
+    async def batch_results(self, batch_id: str) -> list[models.Job]:
+        return await self.call(calls.batch_results(batch_id))
+
+    async def cancel_batch(self, batch_id: str) -> models.Batch:
+        return await self.call(calls.cancel_batch(batch_id))
+
+    async def get_webhook_secret(self) -> models.WebhookSecret:
+        return await self.call(calls.get_webhook_secret())
+
+    async def rotate_webhook_secret(self) -> models.WebhookSecret:
+        return await self.call(calls.rotate_webhook_secret())
+
+    async def list_deliveries(self, job_id: str) -> list[models.Delivery]:
+        return await self.call(calls.list_deliveries(job_id))
+
+    async def redeliver(self, job_id: str, delivery_id: str) -> models.Delivery:
+        """Send a webhook delivery again (answers 202 with the delivery)."""
+        return await self.call(calls.redeliver(job_id, delivery_id))
+
+    async def balance(self, tenant_id: str | None = None) -> models.Balance:
+        return await self.call(calls.balance(tenant_id or (await self.me()).tenant_id))
+
+    async def usage(self, tenant_id: str | None = None, *, start: str | None = None, end: str | None = None,
+              group_by: str | None = None) -> models.Usage:
+        return await self.call(calls.usage(tenant_id or (await self.me()).tenant_id, start=start, end=end,
+                                     group_by=group_by))
+
+    async def create_training_job(self, schema: dict[str, Any] | str, examples: list[dict[str, Any]], *,
+                            name: str | None = None, mode: str | None = None,
+                            idempotency_key: str | None = None) -> models.TrainingJob:
+        """`examples`: `[{"file_uri": ..., "expected": {...}}]` (see `upload`)."""
+        return await self.call(calls.create_training_job(schema, examples, name=name, mode=mode,
+                                                   idempotency_key=idempotency_key))
+
+    async def get_training_job(self, training_job_id: str) -> models.TrainingJob:
+        return await self.call(calls.get_training_job(training_job_id))
+
+    async def wait_training_job(self, training_job_id: str, *,
+                                timeout: float | None = None) -> models.TrainingJob:  # noqa: ASYNC109
+        """Poll a training job until it has finished."""
+        schedule = PollSchedule(interval=0.5, maximum=5.0)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = await self.get_training_job(training_job_id)
+            if current.done:
+                return current
+            if deadline is not None and time.monotonic() >= deadline:
+                raise QuarryTimeout(f"training job {training_job_id} still {current.status}")
+            await asyncio.sleep(schedule.next())
+
+    async def list_artifacts(self, *, include_retired: bool | None = None) -> list[models.Artifact]:
+        return await self.call(calls.list_artifacts(include_retired))
+
+    async def get_artifact(self, artifact_id: str) -> models.Artifact:
+        return await self.call(calls.get_artifact(artifact_id))
+
+    async def delete_artifact(self, artifact_id: str) -> models.Artifact:
+        """Retire an artifact."""
+        return await self.call(calls.delete_artifact(artifact_id))
