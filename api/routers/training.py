@@ -17,6 +17,7 @@ from shared.artifacts.schemas import TrainingRequest, training_job_view
 from shared.artifacts.service import ExampleInput, TrainingInput
 from shared.db.session import transaction
 from shared.errors import BadRequest
+from shared.jobs.schemas import ModelConfig
 
 router = APIRouter(prefix="/v1/training-jobs", tags=["training"])
 ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Bad training input"},
@@ -25,8 +26,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Bad training in
 
 @router.post("", status_code=202, responses=ERRORS)
 async def create_training_job(request: Request, caller: CallerDep) -> JSONResponse:
-    """JSON `{name?, schema, mode?, examples: [{file_uri, expected}]}`, or multipart with
-    `schema`, repeated `files` and `expected` (a JSON array in file order). Training is free."""
+    """JSON `{name?, schema, mode?, examples: [{file_uri, expected}], llm?}`, or multipart with
+    `schema`, repeated `files`, `expected` (a JSON array in file order) and optional
+    `llm_provider_model`/`llm_api_key`/`llm_api_base`. With a model (BYOK or the server's
+    default) LLM variants are evaluated too. Training is free."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         training = await _from_form(request)
     else:
@@ -58,7 +61,8 @@ async def _from_json(request: Request) -> TrainingInput:
                          "form with schema, files and expected.") from exc
     examples = [ExampleInput(expected=ex.expected, file_uri=ex.file_uri,
                              file_name=ex.file_uri.rsplit("/", 1)[-1]) for ex in body.examples]
-    return TrainingInput(schema=body.schema_, examples=examples, name=body.name, mode=body.mode)
+    return TrainingInput(schema=body.schema_, examples=examples, name=body.name, mode=body.mode,
+                         llm=body.llm)
 
 
 async def _from_form(request: Request) -> TrainingInput:
@@ -74,7 +78,10 @@ async def _from_form(request: Request) -> TrainingInput:
             data=await upload.read()))
     return TrainingInput(schema=_text(form.get("schema")), examples=examples,
                          name=_text(form.get("name")), mode=_text(form.get("mode")),
-                         counts_sent=(len(files), len(labels)))
+                         counts_sent=(len(files), len(labels)),
+                         llm=ModelConfig(provider_model=_text(form.get("llm_provider_model")),
+                                         api_key=_text(form.get("llm_api_key")),
+                                         api_base=_text(form.get("llm_api_base"))))
 
 
 def _text(value: Any) -> str | None:

@@ -24,6 +24,9 @@ class TrainingJob(Base):
     mode: Mapped[str] = mapped_column(String(20))
     examples: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     """[{"upload_id", "file_name", "expected"}] in the order the client sent them."""
+    options: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """{"llm": sealed BYOK model section} while the job runs; the sealed key is dropped when
+    the job finishes."""
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED.value)
     progress: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
@@ -48,7 +51,8 @@ class Artifact(Base):
     schema: Mapped[dict[str, Any]] = mapped_column()
     mode: Mapped[str] = mapped_column(String(20))
     pipeline: Mapped[dict[str, Any]] = mapped_column()
-    """Job options' `pipeline` key: {"engine": "local", "variant", "local": {LocalConfig overrides}}."""
+    """Job options' `pipeline` key: {"engine": "local", "variant", "local": {LocalConfig overrides}}
+    or {"engine": "llm", "variant", "model", "hints", "few_shot", "local"?} — never a key."""
     report: Mapped[dict[str, Any]] = mapped_column()
     training_job_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = created_at_column()

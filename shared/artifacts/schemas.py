@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.artifacts.models import Artifact, TrainingJob
 from shared.clock import isoformat
+from shared.jobs.schemas import ModelConfig
 
 
 class TrainingExampleIn(BaseModel):
@@ -26,6 +27,8 @@ class TrainingRequest(BaseModel):
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
     mode: str | None = None
     examples: list[TrainingExampleIn] = Field(default_factory=list)
+    llm: ModelConfig | None = None
+    """BYOK model to also evaluate LLM variants with (the key is sealed, never stored in clear)."""
 
 
 def training_job_view(job: TrainingJob) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """What trained pipelines do: accept training input, run bookkeeping, resolve artifacts.
 
 Training is free in this version: no credits are held or charged for a training job
-(its examples are evaluated by the local engine, on our workers, once). Extractions
-that use the resulting artifact are billed like any other extraction.
+(its examples are evaluated by the local engine on our workers, and by an LLM when the
+request brought a BYOK model or the server has a default one). Extractions that use the
+resulting artifact are billed like any other extraction.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from shared.extraction.schema import parse_schema
 from shared.files.checks import inspect_file
 from shared.ids import new_id
 from shared.jobs.models import Upload
+from shared.jobs.schemas import ModelConfig
 from shared.jobs.states import JobStatus
 from shared.jobs.uploads import check_size, resolve_file_uri, store_upload
+from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 
@@ -51,6 +54,8 @@ class TrainingInput:
     mode: str | None = None
     counts_sent: tuple[int, int] | None = None
     """Multipart only: how many files and how many expected labels came."""
+    llm: ModelConfig | None = None
+    """A BYOK model to evaluate LLM variants with; only a non-empty key counts."""
 
 
 def create_training_job(session: Session, *, tenant_id: str, request: TrainingInput) -> TrainingJob:
@@ -60,11 +65,12 @@ def create_training_job(session: Session, *, tenant_id: str, request: TrainingIn
     _check_counts(request)
     for index, example in enumerate(request.examples):
         check_label(schema, example.expected, index)
+    options = training_options(request.llm)
     uploads = _example_uploads(session, tenant_id, request.examples)
     job = TrainingJob(
         id=new_id("trn"), tenant_id=tenant_id, name=(request.name or "").strip() or "pipeline",
         schema=schema, mode=mode, status=JobStatus.QUEUED.value,
-        progress={"stage": "queued", "done": 0, "total": 0},
+        progress={"stage": "queued", "done": 0, "total": 0}, options=options,
         examples=[{"upload_id": upload.id, "file_name": upload.file_name, "expected": ex.expected}
                   for upload, ex in zip(uploads, request.examples, strict=True)],
     )
@@ -73,6 +79,21 @@ def create_training_job(session: Session, *, tenant_id: str, request: TrainingIn
     job_id = job.id
     after_commit(session, lambda: send_training_job(job_id))
     return job
+
+
+def training_options(llm: ModelConfig | None) -> dict[str, Any]:
+    """The job's options: the BYOK model section, key sealed and `api_base` vetted (SSRF)."""
+    section = llm.to_options() if llm else None
+    options = {"llm": section} if section else {}
+    vet_model_endpoints(options)
+    return options
+
+
+def without_secrets(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Options with every sealed key removed: what a finished training job keeps."""
+    return {name: ({k: v for k, v in section.items() if k != "api_key_sealed"}
+                   if isinstance(section, dict) else section)
+            for name, section in (options or {}).items()}
 
 
 def _mode(mode: str | None) -> str:
@@ -183,8 +204,19 @@ def apply_artifact(session: Session, *, tenant_id: str, options: dict[str, Any])
     if "schema" in options and options["schema"] != artifact.schema:
         raise BadRequest("The schema sent does not match the artifact's schema; omit it to use "
                          "the artifact's.", code="schema_mismatch")
+    _check_model_available(artifact.pipeline, options)
     return {**options, "schema": artifact.schema, "mode": options.get("mode") or artifact.mode,
             "pipeline": artifact.pipeline}
+
+
+def _check_model_available(pipeline: dict[str, Any], options: dict[str, Any]) -> None:
+    """An LLM artifact without a local fallback needs the caller's model or the server's."""
+    if (pipeline.get("engine") != "llm" or isinstance(pipeline.get("local"), dict)
+            or options.get("llm") or get_settings().llm_default_model.strip()):
+        return
+    raise BadRequest("This artifact was trained for an LLM and the server has no default model: "
+                     "send llm_provider_model and llm_api_key with the extraction.",
+                     code="llm_required")
 
 
 def resolve_artifact_options(tenant_id: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +266,7 @@ def record_artifact(session: Session, training_job_id: str, *, pipeline: dict[st
                         pipeline=pipeline, report=report, training_job_id=job.id)
     session.add(artifact)
     job.status, job.artifact_id, job.report = JobStatus.SUCCEEDED.value, artifact.id, report
+    job.options = without_secrets(job.options)
     job.finished_at = utcnow()
     job.progress = {"stage": "done", "done": 1, "total": 1}
     session.flush()
@@ -243,4 +276,5 @@ def record_artifact(session: Session, training_job_id: str, *, pipeline: dict[st
 def record_failure(session: Session, training_job_id: str, error: dict[str, Any]) -> None:
     job = session.get_one(TrainingJob, training_job_id)
     job.status, job.error, job.finished_at = JobStatus.FAILED.value, error, utcnow()
+    job.options = without_secrets(job.options)
     session.flush()

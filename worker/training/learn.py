@@ -44,6 +44,8 @@ class Learned:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
+    field_positions: dict[str, str] = field(default_factory=dict)
+    """Per field, where its value most often sits relative to the learned label."""
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,17 @@ def learn(examples: list[LabeledDocument], schema: dict[str, Any]) -> Learned:
     learned = Learned()
     indexed = [(index_document(ex.document, DEFAULT_CONFIG), ex.expected) for ex in examples]
     for name, spec, path in scalar_fields(schema):
-        sightings = [list(_label_sightings(pages, _lookup(expected, path), spec))
-                     for pages, expected in indexed if _lookup(expected, path) is not None]
+        sightings = [list(_label_sightings(pages, lookup_path(expected, path), spec))
+                     for pages, expected in indexed if lookup_path(expected, path) is not None]
         phrases = _frequent(sightings)
         if phrases:
             learned.aliases.setdefault(name, []).extend(phrases)
-            for seen in sightings:
-                for s in seen:
-                    if s.phrase in phrases:
-                        learned.positions[s.position] = learned.positions.get(s.position, 0) + 1
+            here: Counter[str] = Counter(s.position for seen in sightings for s in seen
+                                         if s.phrase in phrases)
+            for position, count in here.items():
+                learned.positions[position] = learned.positions.get(position, 0) + count
+            if here:
+                learned.field_positions[name] = min(here, key=lambda p: (-here[p], p))
     for name, items in array_fields(schema):
         for prop, headers in _learn_columns(indexed, name, items).items():
             learned.columns.setdefault(prop, []).extend(headers)
@@ -96,7 +100,8 @@ def has_dates(schema: dict[str, Any]) -> bool:
     return "'format': 'date'" in repr(schema)
 
 
-def _lookup(expected: dict[str, Any], path: tuple[str, ...]) -> Any:
+def lookup_path(expected: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` in an expected JSON object (None when any step is missing)."""
     value: Any = expected
     for part in path:
         value = value.get(part) if isinstance(value, dict) else None

@@ -20,6 +20,7 @@ from shared.jobs.models import Upload
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from worker.pipeline.convert import ConversionRequest, convert_document
+from worker.pipeline.llm import resolve_model
 from worker.pipeline.run import OCR_POLICY
 from worker.training.learn import LabeledDocument
 from worker.training.variants import TrainingOutcome, train
@@ -34,16 +35,19 @@ def execute_training(training_job_id: str) -> float | None:
         if job is None:
             return None
         schema, mode, attempt = job.schema, job.mode, job.attempts
+        llm_section = (job.options or {}).get("llm")
         examples = [dict(example) for example in job.examples]
         for example in examples:
             upload = session.get_one(Upload, example["upload_id"])
             example.update(storage_key=upload.storage_key, content_type=upload.content_type)
     try:
+        # The caller's model (sealed key) or the server default; None: local variants only.
+        model = resolve_model(llm_section)
         labeled = [_read_example(training_job_id, ex, mode, i, len(examples))
                    for i, ex in enumerate(examples)]
         outcome = train(labeled, schema, holdout_fraction=get_settings().training_holdout_fraction,
                         progress=lambda stage, done, total: _progress(training_job_id, stage, done,
-                                                                       total))
+                                                                       total), model=model)
     except (TransientError, ServiceUnavailable, StorageError) as exc:
         if attempt <= get_settings().job_max_retries:
             log.warning("transient failure in training, retrying: %s", exc.detail)
@@ -90,7 +94,5 @@ def _fail(training_job_id: str, exc: QuarryError) -> None:
 
 
 def _succeed(training_job_id: str, outcome: TrainingOutcome) -> None:
-    pipeline = {"engine": "local", "variant": outcome.variant.name,
-                "local": outcome.variant.overrides}
     with transaction() as session:
-        record_artifact(session, training_job_id, pipeline=pipeline, report=outcome.report)
+        record_artifact(session, training_job_id, pipeline=outcome.pipeline, report=outcome.report)

@@ -5,6 +5,10 @@ can be switched on or off; forward selection on the training split proposes a sh
 of variants (baseline, then one more component at a time). The variant with the best
 held-out field accuracy wins (ties: better on the training split, then fewer components),
 and the untrained engine is always a candidate, so training never makes held-out worse.
+
+With a model available (BYOK or the server default), LLM variants (`llm_variants`) are
+scored on the same held-out split and compete with the best local variant; on equal
+accuracy the cheaper one wins (local, then the shorter prompt).
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import QuarryError
 from shared.extraction.schema import inline_refs
 from worker.pipeline.extract import run_engine
 from worker.pipeline.extract.config import DEFAULT_CONFIG
+from worker.pipeline.llm import LLMConfig
 from worker.training.learn import LabeledDocument, Learned, has_dates, learn
+from worker.training.llm_variants import LLMVariant, evaluate_llm, llm_variants
 from worker.training.scoring import Scorecard, score_example
 
 MAX_FAILURES_REPORTED = 50
@@ -37,8 +44,22 @@ class Variant:
 
 @dataclass(frozen=True)
 class TrainingOutcome:
+    """The best local variant, the pipeline to store (local or LLM) and the report."""
+
     variant: Variant
     report: dict[str, Any]
+    pipeline: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored variant of either engine; `on_train` is None for LLM variants."""
+
+    name: str
+    engine: str
+    on_train: Scorecard | None
+    held_out: Scorecard
+    pipeline: dict[str, Any]
 
 
 def held_out_indices(count: int, fraction: float) -> list[int]:
@@ -91,7 +112,7 @@ def evaluate(variant: Variant, examples: list[LabeledDocument], schema: dict[str
 
 
 def train(examples: list[LabeledDocument], schema: dict[str, Any], *, holdout_fraction: float,
-          progress: Progress | None = None) -> TrainingOutcome:
+          progress: Progress | None = None, model: LLMConfig | None = None) -> TrainingOutcome:
     """Learn on the training split, keep the variant that does best on the held-out split."""
     held = set(held_out_indices(len(examples), holdout_fraction))
     train_set = [ex for i, ex in enumerate(examples) if i not in held]
@@ -99,15 +120,57 @@ def train(examples: list[LabeledDocument], schema: dict[str, Any], *, holdout_fr
     learned = learn(train_set, inline_refs(schema))
     parts = components(learned, schema)
     path = _forward_selection(parts, train_set, schema, progress)
-    scored = []
+    local = []
     for done, (variant, on_train) in enumerate(path):
         if progress:
             progress("evaluating held-out", done, len(path))
-        scored.append((variant, on_train, evaluate(variant, held_out, schema)))
-    best = max(scored, key=lambda s: (round(s[2].accuracy, 6), round(s[1].accuracy, 6),
-                                      -len(s[0].components)))
-    report = _report(learned, scored, best, scored[0], train_set, held_out)
-    return TrainingOutcome(variant=best[0], report=report)
+        local.append((variant, on_train, evaluate(variant, held_out, schema)))
+    best_local = max(local, key=lambda s: (round(s[2].accuracy, 6), round(s[1].accuracy, 6),
+                                           -len(s[0].components)))
+    candidates = [Candidate(v.name, "local", tr, ho, _local_pipeline(v)) for v, tr, ho in local]
+    llm_report: dict[str, Any] | None = None
+    if model is not None:
+        fallback = best_local[0] if best_local[0].components else None
+        scored, llm_report = _llm_candidates(learned, train_set, held_out, schema, model,
+                                             fallback, progress)
+        candidates += scored
+    # Cheapest first among equals: the best local variant, then LLM variants in prompt order.
+    ranked = [c for c in candidates if c.name == best_local[0].name and c.engine == "local"]
+    ranked += [c for c in candidates if c.engine == "llm"]
+    best = max(ranked, key=lambda c: (round(c.held_out.accuracy, 6), -ranked.index(c)))
+    plain_llm = next((c for c in candidates if c.name == "llm"), None)
+    baseline = plain_llm or candidates[0]
+    report = _report(learned, candidates, best, baseline, train_set, held_out, llm_report)
+    return TrainingOutcome(variant=best_local[0], report=report, pipeline=best.pipeline)
+
+
+def _local_pipeline(variant: Variant) -> dict[str, Any]:
+    return {"engine": "local", "variant": variant.name, "local": variant.overrides}
+
+
+def _llm_candidates(learned: Learned, train_set: list[LabeledDocument],
+                    held_out: list[LabeledDocument], schema: dict[str, Any], model: LLMConfig,
+                    fallback: Variant | None, progress: Progress | None,
+                    ) -> tuple[list[Candidate], dict[str, Any]]:
+    """LLM variants scored on held-out; a provider failure skips them (reported, not fatal)."""
+    variants = llm_variants(learned, train_set, schema)
+    report: dict[str, Any] = {"model": model.model, "byok": model.byok}
+    scored: list[tuple[LLMVariant, Scorecard]] = []
+    try:
+        for done, variant in enumerate(variants):
+            if progress:
+                progress("evaluating LLM variants", done, len(variants))
+            scored.append((variant, evaluate_llm(variant, held_out, schema, model)))
+    except QuarryError as exc:
+        # Details are already scrubbed of keys (worker/pipeline/llm/errors.py).
+        body = exc.to_body()
+        return [], {**report, "skipped": body["detail"], "code": body["code"]}
+    guided = next((v for v in reversed(variants) if v.guidance), None)
+    if guided and guided.guidance:
+        report.update(hints=guided.guidance.hints, few_shot=len(guided.guidance.examples))
+    local = {"local": fallback.overrides} if fallback else {}
+    return [Candidate(v.name, "llm", None, card, {**v.pipeline(model), **local})
+            for v, card in scored], report
 
 
 def _forward_selection(parts: dict[str, dict[str, Any]], train_set: list[LabeledDocument],
@@ -136,25 +199,29 @@ def _forward_selection(parts: dict[str, dict[str, Any]], train_set: list[Labeled
     return path
 
 
-Scored = tuple[Variant, Scorecard, Scorecard]
-
-
-def _report(learned: Learned, scored: list[Scored], best: Scored, baseline: Scored,
-            train_set: list[LabeledDocument], held_out: list[LabeledDocument]) -> dict[str, Any]:
-    before, after = baseline[2].by_field(), best[2].by_field()
-    return {
-        "engine": "local",
+def _report(learned: Learned, candidates: list[Candidate], best: Candidate, baseline: Candidate,
+            train_set: list[LabeledDocument], held_out: list[LabeledDocument],
+            llm: dict[str, Any] | None) -> dict[str, Any]:
+    before, after = baseline.held_out.by_field(), best.held_out.by_field()
+    report = {
+        "engine": best.engine,
         "examples": {"train": [ex.name for ex in train_set],
                      "held_out": [ex.name for ex in held_out]},
         "learned": {"aliases": learned.aliases, "columns": learned.columns,
                     "positions": learned.positions},
-        "variants": [{"name": v.name, "train_accuracy": round(tr.accuracy, 4),
-                      "held_out_accuracy": round(ho.accuracy, 4)} for v, tr, ho in scored],
-        "chosen": best[0].name,
-        "accuracy": {"before": round(baseline[2].accuracy, 4), "after": round(best[2].accuracy, 4)},
+        "variants": [{"name": c.name, "engine": c.engine,
+                      "train_accuracy": round(c.on_train.accuracy, 4) if c.on_train else None,
+                      "held_out_accuracy": round(c.held_out.accuracy, 4)} for c in candidates],
+        "chosen": best.name,
+        "baseline": baseline.name,
+        "accuracy": {"before": round(baseline.held_out.accuracy, 4),
+                     "after": round(best.held_out.accuracy, 4)},
         "fields": {name: {"before": before.get(name, 0.0), "after": after.get(name, 0.0)}
                    for name in sorted(set(before) | set(after))},
         "still_failing": [{"example": m.example, "field": m.field, "expected": m.expected,
                            "got": m.got, "why": m.why}
-                          for m in best[2].misses[:MAX_FAILURES_REPORTED]],
+                          for m in best.held_out.misses[:MAX_FAILURES_REPORTED]],
     }
+    if llm is not None:
+        report["llm"] = llm
+    return report

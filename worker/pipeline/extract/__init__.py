@@ -1,7 +1,8 @@
 """Extraction engines: document + JSON Schema → values with evidence.
 
 `extract_document` is the single entry the pipeline calls. It picks the engine
-(BYOK model, else the server's default model, else the local engine), validates the
+(BYOK model, else the server's default model, else the local engine; a trained pipeline
+can pin the local engine or bring LLM guidance, see `choose_engine`), validates the
 result against the schema, grounds each value in the document and, in robust mode,
 cross-checks against the second (all-OCR) reading.
 """
@@ -18,6 +19,7 @@ from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
 from worker.pipeline.extract.crosscheck import cross_check
 from worker.pipeline.extract.evidence import Evidence
 from worker.pipeline.extract.grounding import ground
+from worker.pipeline.extract.guidance import Guidance
 from worker.pipeline.extract.llm_engine import extract_with_llm
 from worker.pipeline.extract.local import extract_local
 from worker.pipeline.extract.payload import build_payload
@@ -25,7 +27,8 @@ from worker.pipeline.extract.validate import drop_nulls, validation_errors
 from worker.pipeline.extract.values import coerce
 from worker.pipeline.llm import LLMConfig, resolve_model
 
-__all__ = ["ExtractionOutcome", "LocalConfig", "choose_engine", "extract_document", "run_engine"]
+__all__ = ["ExtractionOutcome", "Guidance", "LocalConfig", "choose_engine", "extract_document",
+           "llm_guidance", "run_engine"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def extract_document(
         raise BadRequest("This extraction has no schema.", code="invalid_schema")
     model = choose_engine(options)
     config = local_config(options)
-    evidence = run_engine(document, schema, model, config)
+    evidence = run_engine(document, schema, model, config, llm_guidance(options) if model else None)
     disputes = None
     if alternate is not None:
         other = extract_local(alternate, inline_refs(schema), config) if model is None else None
@@ -66,11 +69,24 @@ def choose_engine(options: dict[str, Any]) -> LLMConfig | None:
     """The BYOK model when a key was sent, else the server default, else None (local engine).
 
     A trained local pipeline keeps the local engine it was trained for, unless the caller
-    brought their own model key.
+    brought their own model key. A trained LLM pipeline needs a model: without one it falls
+    back to its local overrides when training kept some, else the job is a 400.
     """
-    if (options.get("pipeline") or {}).get("engine") == "local" and not options.get("llm"):
+    pipeline = options.get("pipeline") or {}
+    if pipeline.get("engine") == "local" and not options.get("llm"):
         return None
-    return resolve_model(options.get("llm"))
+    model = resolve_model(options.get("llm"))
+    if model is None and pipeline.get("engine") == "llm" and not isinstance(pipeline.get("local"), dict):
+        raise BadRequest("This artifact was trained for an LLM and the server has no default "
+                         "model: send llm_provider_model and llm_api_key with the extraction.",
+                         code="llm_required")
+    return model
+
+
+def llm_guidance(options: dict[str, Any]) -> Guidance | None:
+    """A trained LLM pipeline's hints and few-shot examples, when the job has one."""
+    pipeline = options.get("pipeline") or {}
+    return Guidance.from_pipeline(pipeline) if pipeline.get("engine") == "llm" else None
 
 
 def local_config(options: dict[str, Any]) -> LocalConfig:
@@ -80,13 +96,13 @@ def local_config(options: dict[str, Any]) -> LocalConfig:
 
 
 def run_engine(document: Document, schema: dict[str, Any], model: LLMConfig | None,
-               config: LocalConfig = DEFAULT_CONFIG) -> Evidence:
+               config: LocalConfig = DEFAULT_CONFIG, guidance: Guidance | None = None) -> Evidence:
     """Field evidence from one engine; values are coerced to the schema's types."""
     plain = inline_refs(schema)
     if model is None:
         evidence = extract_local(document, plain, config)
     else:
-        values = extract_with_llm(document, schema, model)
+        values = extract_with_llm(document, schema, model, guidance)
         evidence = {name: ground(document, value) for name, value in values.items()}
     properties = plain.get("properties") or {}
     for name, item in evidence.items():

@@ -11,6 +11,7 @@ from typing import Any
 from shared.settings import get_settings
 from worker.pipeline.document import Document
 from worker.pipeline.extract.chunking import chunk_pages, chunk_text, merge_results
+from worker.pipeline.extract.guidance import Guidance
 from worker.pipeline.extract.validate import drop_nulls, validation_errors, without_required
 from worker.pipeline.extract.values import coerce
 from worker.pipeline.llm import LLMConfig, complete_text
@@ -31,31 +32,34 @@ class ChunkResult:
     problems: list[str]
 
 
-def extract_with_llm(document: Document, schema: dict[str, Any], config: LLMConfig) -> dict[str, Any]:
-    """The model's result for the whole document, chunked by pages when it is long."""
+def extract_with_llm(document: Document, schema: dict[str, Any], config: LLMConfig,
+                     guidance: Guidance | None = None) -> dict[str, Any]:
+    """The model's result for the whole document, chunked by pages when it is long.
+
+    `guidance` (a trained LLM pipeline's hints and few-shot examples) goes into every call.
+    """
     settings = get_settings()
     chunk_tokens = _chunk_budget(config, settings.llm_chunk_tokens)
     chunks = chunk_pages(document, chunk_tokens)
     if len(chunks) == 1:
-        return extract_chunk(config, schema, chunk_text(chunks[0], chunk_tokens)).result
+        return extract_chunk(config, schema, chunk_text(chunks[0], chunk_tokens), guidance).result
     # Each range may lack fields the whole document has: `required` is checked after merging.
     relaxed = without_required(schema)
     workers = max(1, min(settings.llm_max_parallel_chunks, len(chunks)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm-chunk") as pool:
         results = list(pool.map(
-            lambda pages: extract_chunk(config, relaxed, chunk_text(pages, chunk_tokens)), chunks))
+            lambda pages: extract_chunk(config, relaxed, chunk_text(pages, chunk_tokens), guidance),
+            chunks))
     parts = [(r.result, Document(pages=pages, file_type=document.file_type))
              for r, pages in zip(results, chunks, strict=True)]
     return merge_results(parts, schema)
 
 
-def extract_chunk(config: LLMConfig, schema: dict[str, Any], text: str) -> ChunkResult:
+def extract_chunk(config: LLMConfig, schema: dict[str, Any], text: str,
+                  guidance: Guidance | None = None) -> ChunkResult:
     """One call, and one repair call showing the model what was wrong with its answer."""
     structured = supports_json_schema(config.model)
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": _user_prompt(text, schema, structured)},
-    ]
+    messages = _messages(_user_prompt(text, schema, structured), guidance)
     response_format = _response_format(schema, structured)
     reply = complete_text(config, messages, response_format)
     result, problems = _read_reply(reply, schema)
@@ -66,6 +70,16 @@ def extract_chunk(config: LLMConfig, schema: dict[str, Any], text: str) -> Chunk
     reply = complete_text(config, messages, response_format)
     repaired, still = _read_reply(reply, schema)
     return ChunkResult(repaired if repaired or not result else result, still)
+
+
+def _messages(user_prompt: str, guidance: Guidance | None) -> list[dict[str, Any]]:
+    """System prompt (+ learned hints), few-shot turns if any, then the document."""
+    system = SYSTEM_PROMPT
+    if guidance and guidance.system_addition():
+        system += "\n\n" + guidance.system_addition()
+    examples = guidance.example_messages() if guidance else []
+    return [{"role": "system", "content": system}, *examples,
+            {"role": "user", "content": user_prompt}]
 
 
 def _chunk_budget(config: LLMConfig, configured: int) -> int:
