@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     max_archive_uncompressed_bytes: int = 512 * 1024 * 1024
     max_archive_compression_ratio: float = 200.0
     page_time_limit_s: float = 20.0
+    # Long PDFs: above this many pages a job is converted in page-range parts by several
+    # worker processes and joined (0: never split); pages per part.
+    split_pages_threshold: int = Field(default=200, ge=0)
+    split_pages_per_part: int = Field(default=50, ge=1)
     ocr_dpi: int = 150
     ocr_threads: int = 0
 

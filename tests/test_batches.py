@@ -191,3 +191,18 @@ def test_second_tenants_batch_gets_an_equal_share_of_the_bulk_queue(
         wait_batch(a, a_id)
     assert b_done["counts"]["succeeded"] == 20
     assert a_state["completed_at"] is None, "the second batch waited for the first"
+
+
+def test_idempotency_key_returns_the_first_batch_and_holds_credits_once(api: ApiServer) -> None:
+    tenant = make_tenant(credits=1_000)
+    with api.client(tenant.api_key) as client:
+        body = {"operation": "inference.to_markdown", "items": items_for(client, 5)}
+        headers = {"Idempotency-Key": "nightly-run-7"}
+        first = client.post("/v1/batches", json=body, headers=headers)
+        again = client.post("/v1/batches", json=body, headers=headers)
+        assert first.status_code == again.status_code == 202
+        assert first.json()["batch_id"] == again.json()["batch_id"]
+        assert len(client.get("/v1/jobs", params={"limit": 50}).json()["jobs"]) == 5
+        other = client.post("/v1/batches", json={**body, "items": body["items"][:2]},
+                            headers=headers)
+        assert other.status_code == 409 and other.json()["code"] == "conflict"

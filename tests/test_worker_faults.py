@@ -36,6 +36,8 @@ def isolated_env(base_env: dict[str, str]) -> dict[str, str]:
         "QUARRY_BROKER_VISIBILITY_TIMEOUT_S": "10",
         "QUARRY_SWEEPER_INTERVAL_S": "1",
         "QUARRY_SWEEPER_STALE_QUEUED_S": "2",
+        # Whole-job redelivery: the long PDFs here stay one job (parts: test_page_parts.py).
+        "QUARRY_SPLIT_PAGES_THRESHOLD": "0",
     }
 
 

@@ -14,7 +14,7 @@ from worker.metrics_server import forget_process, serve_metrics
 
 app = get_celery()
 app.conf.include = ["worker.tasks", "worker.training_tasks", "worker.webhook_tasks",
-                    "worker.batch_tasks"]
+                    "worker.batch_tasks", "worker.part_tasks"]
 configure_logging(get_settings().log_level)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -25,12 +26,13 @@ from shared.jobs.lifecycle import (
     release_for_retry,
 )
 from shared.jobs.models import Job, Upload
-from shared.jobs.states import JobStatus
+from shared.jobs.states import INTERACTIVE_QUEUE, JobStatus
 from shared.metrics import observe_job
 from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from shared.webhooks.job_events import job_finished
+from worker.parts.plan import pages_to_split, send_parts
 from worker.pipeline.run import JobInput, PipelineResult, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -41,24 +43,39 @@ class RetryLater:
     seconds: float
 
 
-def execute_job(job_id: str) -> RetryLater | None:
-    """Process `job_id`; return when to try again, or None when nothing is left to do."""
+TRANSIENT = (TransientError, ServiceUnavailable, StorageError)
+
+
+def execute_job(job_id: str, queue: str = INTERACTIVE_QUEUE) -> RetryLater | None:
+    """Process `job_id`; return when to try again, or None when nothing is left to do.
+
+    A long PDF is handed to page-range parts sent to `queue` (see `worker.parts`).
+    """
     with transaction() as session:
         claim = claim_job(session, job_id)
         if claim is None:
             return None
         if isinstance(claim, Busy):
             return RetryLater(claim.retry_in_s)
-        job_input, storage_key = _load_input(session, job_id)
-    started = time.perf_counter()
+        job_input, storage_key = load_input(session, job_id)
+    work = partial(_process, claim, job_input, storage_key, queue)
+    return settle(claim, job_input, time.perf_counter(), work, retry=partial(_retry_job, claim))
+
+
+def settle(claim: Claim, job_input: dict[str, Any], started: float,
+           work: Callable[[], PipelineResult | None],
+           retry: Callable[[QuarryError], RetryLater | None]) -> RetryLater | None:
+    """Run `work` for `claim` and record what came of it, once: its result, or its error.
+
+    `work` returning None handed the job on (to page-range parts): nothing is recorded.
+    Transient errors ask `retry` when to try again; None from it records the error.
+    """
     try:
-        vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
-        data = get_storage().get_bytes(storage_key)
-        outcome = run_pipeline(JobInput(**{**job_input, "data": data},
-                                        progress=ProgressReporter(claim)))
-    except (TransientError, ServiceUnavailable, StorageError) as exc:
-        if claim.attempt <= get_settings().job_max_retries:
-            return _retry(claim, exc)
+        outcome = work()
+    except TRANSIENT as exc:
+        later = retry(exc)
+        if later is not None:
+            return later
         _fail(claim, exc)
     except QuarryError as exc:
         _fail(claim, exc)
@@ -68,11 +85,24 @@ def execute_job(job_id: str) -> RetryLater | None:
         log.exception("job failed unexpectedly")
         _fail(claim, QuarryError())
     else:
-        charged = _succeed(claim, outcome, job_input)
-        _observe(job_input, outcome.status, started, outcome.pages, charged)
+        if outcome is not None:
+            charged = _succeed(claim, outcome, job_input)
+            _observe(job_input, outcome.status, started, outcome.pages, charged)
         return None
     _observe(job_input, "failed", started, 0, 0)
     return None
+
+
+def _process(claim: Claim, job_input: dict[str, Any], storage_key: str,
+             queue: str) -> PipelineResult | None:
+    vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
+    data = get_storage().get_bytes(storage_key)
+    job = JobInput(**{**job_input, "data": data}, progress=ProgressReporter(claim))
+    pages = pages_to_split(job)
+    if pages:
+        send_parts(claim, page_count=pages, queue=queue)
+        return None
+    return run_pipeline(job)
 
 
 def _observe(job_input: dict[str, Any], status: str, started: float, pages: int, credits: int) -> None:
@@ -96,12 +126,19 @@ class ProgressReporter:
             record_progress(session, self.claim, done=done, total=total)
 
 
-def _load_input(session: Session, job_id: str) -> tuple[dict[str, Any], str]:
+def load_input(session: Session, job_id: str) -> tuple[dict[str, Any], str]:
     job = session.get_one(Job, job_id)
     upload = session.get_one(Upload, job.upload_id)
     job_input = {"operation": job.operation, "file_name": upload.file_name,
                  "content_type": upload.content_type, "options": dict(job.options)}
     return job_input, upload.storage_key
+
+
+def _retry_job(claim: Claim, exc: QuarryError) -> RetryLater | None:
+    """Hand the job back for another delivery while attempts remain."""
+    if claim.attempt > get_settings().job_max_retries:
+        return None
+    return _retry(claim, exc)
 
 
 def _retry(claim: Claim, exc: QuarryError) -> RetryLater:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -26,9 +27,16 @@ DATABASE_RETRY_S = 2.0
 
 @app.task(name=RUN_JOB_TASK, bind=True, max_retries=None)
 def run_job(self: Task[Any, Any], job_id: str) -> None:
+    # Page-range parts of a long PDF follow the job on the queue it came on.
+    queue = (self.request.delivery_info or {}).get("routing_key") or INTERACTIVE_QUEUE
+    run_for_job(self, job_id, partial(execute_job, job_id, queue))
+
+
+def run_for_job(task: Task[Any, Any], job_id: str, work: Callable[[], RetryLater | None]) -> None:
+    """Run a job's work with its id in the logs; retry the task when the work says so."""
     token = job_id_var.set(job_id)
     try:
-        retry = execute_job(job_id)
+        retry = work()
     except ServiceUnavailable as exc:
         # The database went away or chose us as a deadlock victim; our claim still stands
         # and the next delivery takes the job over.
@@ -37,7 +45,7 @@ def run_job(self: Task[Any, Any], job_id: str) -> None:
     finally:
         job_id_var.reset(token)
     if retry is not None:
-        raise self.retry(countdown=retry.seconds)
+        raise task.retry(countdown=retry.seconds)
 
 
 @app.task(name=SWEEP_TASK)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import CallerDep, SessionDep
@@ -21,10 +21,14 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such batc
     402: {"description": "The balance cannot cover the whole batch"},
     404: {"description": "An item's file_uri is unknown"},
 })
-def create_batch(body: BatchRequest, caller: CallerDep, session: SessionDep) -> JSONResponse:
+def create_batch(
+    body: BatchRequest, caller: CallerDep, session: SessionDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> JSONResponse:
     """Accept up to 10,000 items in one transaction; they run on the bulk queue."""
     guard_queue_depth()
-    batch = service.submit_batch(session, tenant_id=caller.tenant_id, request=body)
+    batch = service.submit_batch(session, tenant_id=caller.tenant_id, request=body,
+                                 idempotency_key=idempotency_key)
     status_url = f"/v1/batches/{batch.id}"
     return JSONResponse({"batch_id": batch.id, "total": batch.total, "status_url": status_url},
                         status_code=202, headers={"Location": status_url})

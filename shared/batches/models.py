@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, created_at_column
@@ -15,6 +15,7 @@ class Batch(Base):
     __table_args__ = (
         Index("ix_batches_tenant_created", "tenant_id", "created_at"),
         Index("ix_batches_open", "status", postgresql_where=text("completed_at IS NULL")),
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_batches_tenant_idempotency"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -28,6 +29,8 @@ class Batch(Base):
     created_at: Mapped[datetime] = created_at_column()
     canceled_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class BatchItem(Base):

@@ -28,6 +28,7 @@ from shared.billing.pricing import credits_for
 from shared.clock import utcnow
 from shared.db.session import after_commit, transaction
 from shared.errors import BadRequest, InsufficientCredits, NotFound, QuarryError
+from shared.idempotency import find_repeat, fingerprint
 from shared.ids import new_id
 from shared.jobs.models import Job, Upload
 from shared.jobs.schemas import build_options, job_view
@@ -52,15 +53,29 @@ class PreparedItem:
     upload: Upload
 
 
-def submit_batch(session: Session, *, tenant_id: str, request: BatchRequest) -> Batch:
-    """Record the batch and all its jobs with their credit holds; dispatch after commit."""
+def submit_batch(session: Session, *, tenant_id: str, request: BatchRequest,
+                 idempotency_key: str | None = None) -> Batch:
+    """Record the batch and all its jobs with their credit holds; dispatch after commit.
+
+    With an `Idempotency-Key` seen before (same body), the first batch is returned and
+    nothing new is created or charged.
+    """
     if len(request.items) > get_settings().batch_max_items:
         raise BadRequest(f"A batch holds at most {get_settings().batch_max_items} items.")
+    request_hash = fingerprint(request.model_dump(mode="json"))
+    if idempotency_key:
+        # Serialise same-key submissions on the tenant row so only one batch is created.
+        session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+        existing = find_repeat(session, Batch, tenant_id=tenant_id, key=idempotency_key,
+                               request_hash=request_hash)
+        if existing is not None:
+            return existing
     if request.webhook_url:
         vet_url(request.webhook_url, field="webhook_url")
     items = _prepare_items(session, tenant_id, request)
     batch = Batch(id=new_id("bat"), tenant_id=tenant_id, operation=request.operation,
-                  total=len(items), webhook_url=request.webhook_url, status="running")
+                  total=len(items), webhook_url=request.webhook_url, status="running",
+                  idempotency_key=idempotency_key, request_hash=request_hash)
     session.add(batch)
     session.flush()
     now = utcnow()

@@ -5,6 +5,7 @@ from shared.batches.models import Batch, BatchItem
 from shared.billing.models import LedgerEntry
 from shared.db.base import Base
 from shared.jobs.models import Job, Upload
+from shared.jobs.parts import JobPart
 from shared.retention.models import PurgedUpload
 from shared.tenants.models import ApiKey, Tenant
 from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSecretRotation
@@ -16,6 +17,7 @@ __all__ = [
     "Batch",
     "BatchItem",
     "Job",
+    "JobPart",
     "LedgerEntry",
     "PurgedUpload",
     "Tenant",

@@ -53,7 +53,7 @@ def claim_job(session: Session, job_id: str) -> Claim | Busy | None:
         if _holder_is_alive(job.claimed_by):
             return Busy(retry_in_s=min((job.lease_expires_at - now).total_seconds(), 30.0))
     me = worker_identity()
-    lease = get_settings().job_hard_time_limit_s + LEASE_MARGIN_S
+    lease = lease_s()
     job.status = JobStatus.RUNNING
     job.attempts += 1
     job.started_at = job.started_at or now
@@ -61,6 +61,30 @@ def claim_job(session: Session, job_id: str) -> Claim | Busy | None:
     job.claimed_by = me
     session.flush()
     return Claim(job_id=job.id, attempt=job.attempts, claimed_by=me)
+
+
+def lease_s() -> int:
+    """How long one task may hold a job: its hard time limit, plus a margin."""
+    return get_settings().job_hard_time_limit_s + LEASE_MARGIN_S
+
+
+def held_job(session: Session, claim: Claim, *, lock: bool = False) -> Job | None:
+    """The job while `claim` still holds it (running, same holder and attempt), else None."""
+    query = select(Job).where(
+        Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
+        Job.claimed_by == claim.claimed_by, Job.attempts == claim.attempt,
+    )
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def extend_lease(session: Session, claim: Claim, *, seconds: float) -> None:
+    """Keep the sweeper off a job that is still being worked on (by its page-range parts)."""
+    session.execute(
+        update(Job)
+        .where(Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
+               Job.claimed_by == claim.claimed_by, Job.attempts == claim.attempt)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=seconds))
+    )
 
 
 def _holder_is_alive(claimed_by: str | None) -> bool:

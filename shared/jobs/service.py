@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -18,12 +16,12 @@ from shared.billing.service import place_hold, settle_job
 from shared.clock import utcnow
 from shared.db.session import after_commit
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.idempotency import find_repeat, fingerprint
 from shared.ids import new_id
 from shared.jobs.models import Job, Upload
 from shared.jobs.states import INTERACTIVE_QUEUE, TERMINAL_STATUSES, JobStatus
 from shared.net.ssrf import vet_model_endpoints, vet_url
 from shared.queue import send_job
-from shared.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -39,11 +37,10 @@ class JobRequest:
     queue: str = INTERACTIVE_QUEUE
 
     def fingerprint(self, file_digest: str) -> str:
-        body = {
+        return fingerprint({
             "operation": self.operation, "options": self.options, "metadata": self.metadata,
             "webhook_url": self.webhook_url, "file": file_digest,
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        })
 
 
 def submit_job(
@@ -56,27 +53,29 @@ def submit_job(
     file_digest: str = "",
 ) -> Job:
     """Record a job and enqueue it after commit; a repeated idempotent call returns the first."""
-    fingerprint = request.fingerprint(file_digest or upload.id)
+    request_hash = request.fingerprint(file_digest or upload.id)
     vet_job_urls(request)
     if idempotency_key:
-        existing = _find_idempotent(session, tenant_id, idempotency_key)
+        existing = find_repeat(session, Job, tenant_id=tenant_id, key=idempotency_key,
+                               request_hash=request_hash)
         if existing is not None:
-            return _same_request_or_conflict(existing, fingerprint)
+            return existing
     job = Job(
         id=new_id("job"), tenant_id=tenant_id, operation=request.operation,
         options=request.options, upload_id=upload.id, file_name=upload.file_name,
         job_metadata=request.metadata, webhook_url=request.webhook_url,
-        idempotency_key=idempotency_key, request_hash=fingerprint, enqueued_at=utcnow(),
+        idempotency_key=idempotency_key, request_hash=request_hash, enqueued_at=utcnow(),
     )
     try:
         with session.begin_nested():
             session.add(job)
     except IntegrityError:
         # Another request with the same key won the race; answer as it did.
-        existing = _find_idempotent(session, tenant_id, idempotency_key or "")
+        existing = find_repeat(session, Job, tenant_id=tenant_id, key=idempotency_key or "",
+                               request_hash=request_hash)
         if existing is None:
             raise
-        return _same_request_or_conflict(existing, fingerprint)
+        return existing
     job.held_credits = credits_for(request.operation, request.options, request.pages)
     place_hold(session, tenant_id=tenant_id, job_id=job.id, credits=job.held_credits)
     job_id = job.id
@@ -90,20 +89,6 @@ def vet_job_urls(request: JobRequest) -> None:
     if request.webhook_url:
         vet_url(request.webhook_url, field="webhook_url")
     vet_model_endpoints(request.options)
-
-
-def _find_idempotent(session: Session, tenant_id: str, key: str) -> Job | None:
-    window_start = utcnow() - timedelta(seconds=get_settings().idempotency_ttl_s)
-    query = select(Job).where(
-        Job.tenant_id == tenant_id, Job.idempotency_key == key, Job.created_at >= window_start
-    )
-    return session.scalars(query).first()
-
-
-def _same_request_or_conflict(existing: Job, fingerprint: str) -> Job:
-    if existing.request_hash != fingerprint:
-        raise Conflict("Idempotency-Key was already used with a different request body.")
-    return existing
 
 
 def get_job(session: Session, *, tenant_id: str, job_id: str) -> Job:

@@ -24,6 +24,10 @@ class Operation(StrEnum):
 
 RUN_JOB_TASK = "jobs.run"
 SWEEP_TASK = "jobs.sweep"
+CONVERT_PART_TASK = "convert.part"
+"""Converts one page range of a long PDF job; sent to the queue the job came on."""
+JOIN_PARTS_TASK = "convert.join"
+"""Joins a long PDF job's converted parts and records the job's outcome."""
 INTERACTIVE_QUEUE = "interactive"
 WEBHOOKS_QUEUE = "webhooks"
 BULK_QUEUE = "bulk"

@@ -6,8 +6,12 @@ all read it. Coordinates are in points from the page's top-left corner.
 
 from __future__ import annotations
 
+import base64
+import json
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 BBox = tuple[float, float, float, float]
 BlockKind = Literal["paragraph", "heading", "list_item", "table", "code"]
@@ -124,3 +128,83 @@ def table_block(rows: list[list[str]], *, lines: list[Line] | None = None, has_h
         lines = [line_from_text(" ".join(cell for cell in row if cell)) for row in rows]
     return Block(kind="table", lines=[line for line in lines if line.words], bbox=bbox,
                  table=Table(rows=rows, bbox=bbox, has_header=has_header))
+
+
+
+def document_to_json(document: Document) -> bytes:
+    """The document as compact JSON that `document_from_json` reads back equal.
+
+    Page-range parts of a long PDF travel through storage this way. Every number
+    (boxes, sizes, confidences) goes into one float64 array, base64-encoded, in the
+    order the structure is walked: exact, and several times faster to read than
+    numbers spelled out in JSON.
+    """
+    numbers: array[float] = array("d")
+    pages = [_encode_page(page, numbers) for page in document.pages]
+    body = {"file_type": document.file_type, "title": document.title, "pages": pages,
+            "numbers": base64.b64encode(numbers.tobytes()).decode("ascii")}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def document_from_json(data: bytes) -> Document:
+    body = json.loads(data)
+    numbers: array[float] = array("d")
+    numbers.frombytes(base64.b64decode(body["numbers"]))
+    stream = iter(numbers.tolist())
+    pages = [_decode_page(page, stream) for page in body["pages"]]
+    return Document(pages=pages, file_type=body["file_type"], title=body["title"])
+
+
+def _encode_page(page: Page, numbers: array[float]) -> list[Any]:
+    numbers.extend((page.width, page.height, page.rotation))
+    return [page.number, page.source, page.label, [_encode_block(b, numbers) for b in page.blocks]]
+
+
+def _encode_block(block: Block, numbers: array[float]) -> list[Any]:
+    has_box = _encode_box(block.bbox, numbers)  # in `_decode_block`'s order: box, table, lines
+    table = None
+    if block.table is not None:
+        table = [block.table.rows, block.table.has_header, _encode_box(block.table.bbox, numbers)]
+    lines = []
+    for line in block.lines:
+        numbers.extend((line.font_size, *line.bbox))
+        for word in line.words:
+            numbers.extend((*word.bbox, word.confidence))
+        lines.append([line.bold, [word.text for word in line.words]])
+    return [block.kind, block.level, has_box, table, lines]
+
+
+def _encode_box(box: BBox | None, numbers: array[float]) -> bool:
+    if box is not None:
+        numbers.extend(box)
+    return box is not None
+
+
+def _decode_page(data: list[Any], numbers: Iterator[float]) -> Page:
+    number, source, label, blocks = data
+    width, height, rotation = next(numbers), next(numbers), next(numbers)
+    return Page(number=number, width=width, height=height, source=source, label=label,
+                rotation=rotation, blocks=[_decode_block(block, numbers) for block in blocks])
+
+
+def _decode_block(data: list[Any], numbers: Iterator[float]) -> Block:
+    kind, level, has_box, table, lines = data
+    bbox = _decode_box(has_box, numbers)
+    decoded_table = None
+    if table is not None:
+        rows, has_header, table_box = table
+        decoded_table = Table(rows=rows, bbox=_decode_box(table_box, numbers), has_header=has_header)
+    decoded_lines = []
+    n = numbers
+    for bold, texts in lines:
+        font_size, line_box = next(n), (next(n), next(n), next(n), next(n))
+        # zip takes the text first, so it stops without reading past this line's numbers.
+        words = [Word(text, (x0, y0, x1, y1), confidence)
+                 for text, x0, y0, x1, y1, confidence in zip(texts, n, n, n, n, n, strict=False)]
+        decoded_lines.append(Line(words=words, bbox=line_box, font_size=font_size, bold=bold))
+    return Block(kind=kind, lines=decoded_lines, bbox=bbox, level=level, table=decoded_table)
+
+
+def _decode_box(present: bool, numbers: Iterator[float]) -> BBox | None:
+    n = numbers
+    return (next(n), next(n), next(n), next(n)) if present else None

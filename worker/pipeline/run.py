@@ -36,24 +36,47 @@ OCR_POLICY = {"fast": "never", "standard": "auto", "robust": "always", "default"
 
 def run_pipeline(job: JobInput) -> PipelineResult:
     started = time.perf_counter()
-    if job.operation == Operation.TO_MARKDOWN:
-        mode = job.options.get("conversion_mode", "default")
-    else:
-        mode = job.options.get("mode", "standard")
-    request = ConversionRequest(
-        data=job.data, file_name=job.file_name, content_type=job.content_type,
-        ocr=OCR_POLICY.get(mode, "auto"), ocr_model=job.options.get("ocr") or job.options.get("llm"),
-        progress=job.progress,
-    )
-    if job.operation == Operation.TO_MARKDOWN:
-        return _to_markdown(convert_document(request), job, started)
-    if mode == "robust":
+    request = conversion_request(job)
+    if reads_twice(job):
         # Robust mode reads the document twice (text layer where present, and OCR of every
         # page) so that the extractor can cross-check the two readings.
         document = convert_document(replace(request, ocr="auto", progress=None))
-        alternate: Document | None = convert_document(request)
-    else:
-        document, alternate = convert_document(request), None
+        alternate = convert_document(request)
+        return _extracted(document, job, alternate)
+    return complete_pipeline(convert_document(request), job, started)
+
+
+def conversion_request(job: JobInput) -> ConversionRequest:
+    """How the job's options say its file is read (OCR policy, vision model)."""
+    return ConversionRequest(
+        data=job.data, file_name=job.file_name, content_type=job.content_type,
+        ocr=OCR_POLICY.get(_mode(job), "auto"),
+        ocr_model=job.options.get("ocr") or job.options.get("llm"), progress=job.progress,
+    )
+
+
+def reads_twice(job: JobInput) -> bool:
+    """Robust extraction converts the file twice; every other job converts it once."""
+    return job.operation != Operation.TO_MARKDOWN and _mode(job) == "robust"
+
+
+def complete_pipeline(document: Document, job: JobInput, started: float) -> PipelineResult:
+    """Everything after a single conversion: the markdown payload, or the extraction.
+
+    `job.data` is not read here, so a job converted in page ranges passes none.
+    """
+    if job.operation == Operation.TO_MARKDOWN:
+        return _to_markdown(document, job, started)
+    return _extracted(document, job, None)
+
+
+def _mode(job: JobInput) -> str:
+    if job.operation == Operation.TO_MARKDOWN:
+        return str(job.options.get("conversion_mode", "default"))
+    return str(job.options.get("mode", "standard"))
+
+
+def _extracted(document: Document, job: JobInput, alternate: Document | None) -> PipelineResult:
     outcome = extract_document(document, job.options, alternate)
     return PipelineResult(status="partial" if outcome.partial else "succeeded",
                           payload=outcome.payload, pages=len(document.pages))

@@ -38,10 +38,39 @@ def convert_pdf(data: bytes, *, ocr: str = "auto", reader: PageReader | None = N
             pages.append(_convert_page(page, ocr, reader))
             if progress is not None:
                 progress(len(pages), pdf.page_count)
-        title = (pdf.metadata or {}).get("title") or None
+        title = _title(pdf)
+    return _assembled(pages, title)
+
+
+def convert_pdf_range(data: bytes, start: int, stop: int, *, ocr: str = "auto",
+                      reader: PageReader | None = None) -> Document:
+    """Pages `start` to `stop` (0-based, `stop` excluded) as the whole file numbers them.
+
+    Left unclassified: heading levels depend on every page's fonts, so the ranges are
+    put together with `join_pdf_ranges`, which does what `convert_pdf` does last.
+    """
+    with open_pdf(data) as pdf:
+        pages = [_convert_page(pdf[index], ocr, reader)
+                 for index in range(start, min(stop, pdf.page_count))]
+        title = _title(pdf)
+    return Document(pages=pages, file_type="pdf", title=title)
+
+
+def join_pdf_ranges(ranges: list[Document]) -> Document:
+    """One document from ranges in page order, classified as `convert_pdf` classifies."""
+    pages = [page for part in ranges for page in part.pages]
+    return _assembled(pages, ranges[0].title if ranges else None)
+
+
+def _assembled(pages: list[Page], title: str | None) -> Document:
     document = Document(pages=pages, file_type="pdf", title=title)
     classify_blocks(document)
     return document
+
+
+def _title(pdf: Any) -> str | None:
+    title: str | None = (pdf.metadata or {}).get("title") or None
+    return title
 
 
 def _convert_page(page: Any, ocr: str, reader: PageReader | None) -> Page:

@@ -1,0 +1,42 @@
+"""Whether a job is converted in page-range parts, and sending those parts."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from shared.db.session import after_commit, transaction
+from shared.files.checks import detect_file_type, inspect_file
+from shared.files.pdf import open_pdf
+from shared.jobs.lifecycle import Claim
+from shared.jobs.parts import plan_parts
+from shared.jobs.states import CONVERT_PART_TASK
+from shared.queue import send_task_quietly
+from shared.settings import get_settings
+from worker.pipeline.run import JobInput, reads_twice
+
+
+def pages_to_split(job: JobInput) -> int:
+    """The page count of a PDF to convert in parts, or 0 to convert it in this process.
+
+    Only jobs that convert the file once are split: robust extraction (two readings)
+    stays whole.
+    """
+    threshold = get_settings().split_pages_threshold
+    if threshold <= 0 or reads_twice(job):
+        return 0
+    if detect_file_type(job.data, job.file_name, job.content_type) != "pdf":
+        return 0
+    with open_pdf(job.data) as pdf:
+        if pdf.page_count <= threshold:
+            return 0
+    # Parts skip `convert_document`, so the worker's own file checks run here instead.
+    return inspect_file(job.data, job.file_name, job.content_type).pages
+
+
+def send_parts(claim: Claim, *, page_count: int, queue: str) -> None:
+    """Plan the claim's parts and send one message each, on `queue`, once committed."""
+    per_part = get_settings().split_pages_per_part
+    with transaction() as session:
+        for part in plan_parts(session, claim, page_count=page_count, per_part=per_part):
+            args: list[object] = [claim.job_id, claim.attempt, claim.claimed_by, part.start, queue]
+            after_commit(session, partial(send_task_quietly, CONVERT_PART_TASK, args, queue))
