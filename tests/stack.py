@@ -106,3 +106,9 @@ def wait_for(check: object, process: Process, timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{process.name} not ready in {timeout}s:\n{process.log()[-3000:]}")
+
+
+def redis_database(env: dict[str, str], number: int) -> str:
+    """The run's Redis URL on database `number`: queues there are invisible to the session
+    worker, so a test can own its jobs, workers and broker state."""
+    return env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + f"/{number}"

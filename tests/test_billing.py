@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from shared.billing.models import LedgerEntry
 from shared.db.session import transaction
 from tests.factories import make_long_pdf, make_pdf, make_tenant
-from tests.stack import ApiServer, Process, start_api
+from tests.stack import ApiServer, Process, redis_database, start_api
 
 
 def ledger(tenant_id: str) -> tuple[int, Counter[str]]:
@@ -146,7 +146,7 @@ def test_rate_limit_429_with_headers_per_tenant(api: ApiServer) -> None:
 
 @pytest.fixture(scope="module")
 def capped_api(base_env: dict[str, str], log_dir: Path) -> Iterator[ApiServer]:
-    no_worker_queue = base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/5"
+    no_worker_queue = redis_database(base_env, 5)
     server = start_api({**base_env, "QUARRY_REDIS_URL": no_worker_queue,
                         "QUARRY_MAX_INFLIGHT_HEAVY": "1", "QUARRY_MAX_QUEUE_DEPTH": "1"}, log_dir)
     yield server
@@ -200,7 +200,7 @@ def test_monthly_free_pages_are_not_billed(base_env: dict[str, str], log_dir: Pa
     from tests.stack import start_worker
 
     env = {**base_env, "QUARRY_FREE_PAGES_PER_MONTH": "3",
-           "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/7"}
+           "QUARRY_REDIS_URL": redis_database(base_env, 7)}
     own_api, own_worker = start_api(env, log_dir), start_worker(env, log_dir, concurrency=1)
     try:
         tenant = make_tenant(credits=100)

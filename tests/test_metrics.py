@@ -8,7 +8,7 @@ import httpx
 
 from stack.embedded import free_port
 from tests.factories import make_pdf, make_tenant
-from tests.stack import ApiServer, Process, start_worker, wait_for
+from tests.stack import ApiServer, Process, redis_database, start_worker, wait_for
 
 
 def test_api_metrics_count_requests_by_route_and_jobs_by_state(api: ApiServer,
@@ -27,7 +27,7 @@ def test_api_metrics_count_requests_by_route_and_jobs_by_state(api: ApiServer,
 def test_worker_serves_job_metrics(api: ApiServer, base_env: dict[str, str], log_dir: Path) -> None:
     port = free_port()
     isolated = {**base_env, "QUARRY_WORKER_METRICS_PORT": str(port),
-                "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/6"}
+                "QUARRY_REDIS_URL": redis_database(base_env, 6)}
     from tests.stack import start_api
 
     own_api = start_api(isolated, log_dir)

@@ -24,7 +24,7 @@ from shared.jobs.models import Job
 from shared.jobs.parts import JobPart
 from shared.storage.factory import get_storage
 from tests.factories import INVOICE_LINES, make_long_pdf, make_tenant
-from tests.stack import ApiServer, Process, start_api, start_worker
+from tests.stack import ApiServer, Process, redis_database, start_api, start_worker
 from worker.pipeline.run import JobInput, run_pipeline
 
 INVOICE_SCHEMA = {"type": "object", "properties": {"invoice_number": {"type": "string"},
@@ -35,7 +35,7 @@ INVOICE_SCHEMA = {"type": "object", "properties": {"invoice_number": {"type": "s
 def parts_env(base_env: dict[str, str]) -> dict[str, str]:
     return {
         **base_env,
-        "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/10",
+        "QUARRY_REDIS_URL": redis_database(base_env, 10),
         "QUARRY_SPLIT_PAGES_THRESHOLD": "100",
         "QUARRY_SPLIT_PAGES_PER_PART": "50",
     }

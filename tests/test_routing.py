@@ -8,7 +8,7 @@ import redis
 
 from shared.jobs.routing import queue_for
 from tests.factories import make_pdf, make_tenant
-from tests.stack import start_api
+from tests.stack import redis_database, start_api
 
 
 def test_queue_for_each_kind_of_job() -> None:
@@ -20,7 +20,7 @@ def test_queue_for_each_kind_of_job() -> None:
 
 
 def test_submitted_jobs_land_on_their_queue(base_env: dict[str, str], log_dir: Path) -> None:
-    url = base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/8"
+    url = redis_database(base_env, 8)
     api = start_api({**base_env, "QUARRY_REDIS_URL": url}, log_dir)
     tenant = make_tenant()
     try:

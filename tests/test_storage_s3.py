@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.factories import INVOICE_LINES, make_pdf, make_tenant
-from tests.stack import ApiServer, MotoServer, start_api, start_moto, start_worker
+from tests.stack import ApiServer, MotoServer, redis_database, start_api, start_moto, start_worker
 
 BUCKET = "quarry-test"
 
@@ -30,7 +30,7 @@ def s3_env(base_env: dict[str, str], moto: MotoServer) -> dict[str, str]:
         "QUARRY_STORAGE_BACKEND": "s3",
         "QUARRY_S3_BUCKET": BUCKET,
         "QUARRY_S3_ENDPOINT_URL": moto.url,
-        "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/4",
+        "QUARRY_REDIS_URL": redis_database(base_env, 4),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -11,7 +11,7 @@ from pathlib import Path
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.factories import make_pdf, make_tenant
-from tests.stack import start_api, start_worker, wait_for
+from tests.stack import redis_database, start_api, start_worker, wait_for
 
 
 @contextmanager
@@ -47,7 +47,7 @@ def otlp_collector() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
 def test_request_and_task_spans_share_a_trace(base_env: dict[str, str], log_dir: Path) -> None:
     with otlp_collector() as (endpoint, spans):
         env = {**base_env, "QUARRY_OTEL_EXPORTER_ENDPOINT": endpoint,
-               "QUARRY_REDIS_URL": base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/9"}
+               "QUARRY_REDIS_URL": redis_database(base_env, 9)}
         api, worker = start_api(env, log_dir), start_worker(env, log_dir, concurrency=1)
         try:
             tenant = make_tenant()

@@ -22,14 +22,14 @@ from sqlalchemy import func, select
 from shared.billing.models import LedgerEntry
 from shared.db.session import transaction
 from tests.factories import make_long_pdf, make_pdf, make_tenant
-from tests.stack import ApiServer, Process, start_api, start_beat, start_worker, wait_for
+from tests.stack import ApiServer, Process, redis_database, start_api, start_beat, start_worker, wait_for
 
 LONG_PAGES = 800
 
 
 @pytest.fixture(scope="module")
 def isolated_env(base_env: dict[str, str]) -> dict[str, str]:
-    redis_url = base_env["QUARRY_REDIS_URL"].rsplit("/", 1)[0] + "/3"
+    redis_url = redis_database(base_env, 3)
     return {
         **base_env,
         "QUARRY_REDIS_URL": redis_url,

@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from worker.training.scoring import same
+
 
 @dataclass
 class Tally:
@@ -55,16 +57,6 @@ def field_type(spec: dict[str, Any]) -> str:
     if spec.get("format") in ("date", "email"):
         return str(spec["format"])
     return str(spec.get("type", "string"))
-
-
-def same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, bool) or isinstance(actual, bool):
-        return expected is actual
-    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
-        return abs(float(expected) - float(actual)) < 0.011
-    if isinstance(expected, str) and isinstance(actual, str):
-        return " ".join(expected.lower().split()) == " ".join(actual.lower().split())
-    return bool(expected == actual)
 
 
 def score_document(score: Score, doc_id: str, schema: dict[str, Any], expected: dict[str, Any],
