@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from typing import Annotated
 
@@ -95,7 +96,27 @@ def show_balance(tenant_id: str) -> None:
         _emit({"tenant_id": tenant_id, "credits_balance": balance(session, tenant_id)})
 
 
+def _use_local_stack_database() -> None:
+    """With no database configured, talk to the embedded one `make up` keeps in the data
+    directory (started if needed, left running on exit)."""
+    from pathlib import Path
+
+    from shared.settings import get_settings
+    from stack.embedded import EmbeddedPostgres
+
+    settings = get_settings()
+    pgdata = Path(settings.data_dir) / "postgres"
+    if settings.database_url or not (pgdata / "PG_VERSION").exists():
+        return
+    url = EmbeddedPostgres(pgdata, stop_at_exit=False).database_url("quarry")
+    os.environ["QUARRY_DATABASE_URL"] = url
+    get_settings.cache_clear()
+
+
 def main() -> None:
+    _use_local_stack_database()
     app()
+
+
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ class EmbeddedPostgres:
     """A PostgreSQL server on a Unix socket inside `directory`."""
 
     directory: Path
+    stop_at_exit: bool = True
     _server: Any = field(default=None, init=False, repr=False)
 
     def start(self) -> str:
@@ -40,7 +41,8 @@ class EmbeddedPostgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._server = PostgresServer(self.directory.resolve(), cleanup_mode="stop")
+            self._server = PostgresServer(self.directory.resolve(),
+                                          cleanup_mode="stop" if self.stop_at_exit else None)
         url: str = self._server.get_uri()
         return url
 
