@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,13 +40,27 @@ class Process:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
 
+_SPAWNED: list[Process] = []
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """A failed fixture or an interrupted run must not leave servers behind."""
+    for process in _SPAWNED:
+        if process.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGKILL)
+
+
 def spawn(name: str, command: list[str], env: dict[str, str], log_dir: Path) -> Process:
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{name}-{time.monotonic_ns()}.log"
     handle = log_file.open("wb")
     popen = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT,
                              start_new_session=True, cwd=Path(__file__).resolve().parents[1])
-    return Process(name=name, popen=popen, log_file=log_file)
+    process = Process(name=name, popen=popen, log_file=log_file)
+    _SPAWNED.append(process)
+    return process
 
 
 @dataclass
