@@ -20,8 +20,12 @@ def _read_back(document: Document) -> str:
 
 
 def test_scanned_pdf_is_read_by_ocr_with_boxes_and_confidences() -> None:
+    from shared.metrics import OCR_SECONDS
+
+    ocr_time_before = OCR_SECONDS.labels("rapidocr")._value.get()
     document = convert(make.scanned_pdf(LINES), "scan.pdf")
     assert document.ocr_pages == 1 and document.pages[0].source == "ocr"
+    assert OCR_SECONDS.labels("rapidocr")._value.get() > ocr_time_before  # operators see OCR time
     text = _read_back(document)
     assert "INV-2024-001" in text and "$1,250.00" in text and "lazy dog" in text
     page = document.pages[0]

@@ -215,3 +215,19 @@ def test_robust_mode_reports_values_missing_from_the_ocr_reading(
     assert [d["field"] for d in body["cross_check"]] == ["total"]
     assert body["fields"]["total"]["confidence"] < body["fields"]["invoice_number"]["confidence"]
     assert json.dumps(body)  # the payload stays JSON
+
+
+def test_llm_calls_and_tokens_are_counted_for_metrics(llm: ScriptedLLM, invoice: Document) -> None:
+    from shared.metrics import LLM_CALLS, LLM_TOKENS
+
+    def counted(metric: object, *labels: str) -> float:
+        return float(metric.labels(*labels)._value.get())  # type: ignore[attr-defined]
+
+    calls_ok, calls_error = counted(LLM_CALLS, "openai", "ok"), counted(LLM_CALLS, "openai", "error")
+    prompt_tokens = counted(LLM_TOKENS, "openai", "prompt")
+    llm.script(failure(429, "Rate limit reached", retry_after="0", error_type="requests"),
+               answer({"invoice_number": "INV-2024-001", "total": 1250}))
+    extract_with_llm(invoice, SEED_SCHEMA, config(llm))
+    assert counted(LLM_CALLS, "openai", "error") == calls_error + 1
+    assert counted(LLM_CALLS, "openai", "ok") == calls_ok + 1
+    assert counted(LLM_TOKENS, "openai", "prompt") > prompt_tokens

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shared.clock import utcnow
 from shared.db.session import transaction
 from shared.jobs.models import Job
+from shared.metrics import WEBHOOK_DELIVERIES
 from shared.net.outbound import OutboundResponse, post_pinned
 from shared.net.ssrf import UnsafeUrl
 from shared.settings import get_settings
@@ -121,6 +122,8 @@ def _post(prepared: PreparedAttempt) -> AttemptResult:
 
 
 def _record(session: Session, prepared: PreparedAttempt, result: AttemptResult) -> float | None:
+    WEBHOOK_DELIVERIES.labels("delivered" if result.ok else
+                              "timeout" if result.error == "Timed out." else "failed").inc()
     session.add(WebhookAttempt(
         delivery_id=prepared.delivery_id, number=prepared.number, started_at=result.started_at,
         duration_ms=result.duration_ms, status_code=result.status_code,

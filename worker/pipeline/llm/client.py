@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from shared.errors import BadRequest, UpstreamError
+from shared.metrics import LLM_CALLS, LLM_TOKENS
 from worker.pipeline.llm.config import LLMConfig
 from worker.pipeline.llm.errors import is_retryable, retry_after_s, scrub, to_quarry_error
 
@@ -46,10 +47,13 @@ def complete_text(config: LLMConfig, messages: list[Message],
     while True:
         try:
             response = litellm.completion(**kwargs)
-            return _reply_text(response, config)
+            text = _reply_text(response, config)
+            _count_call(config, "ok", response)
+            return text
         except Exception as exc:  # noqa: BLE001 - every provider failure is mapped below
             if not _is_provider_error(exc, litellm):
                 raise
+            _count_call(config, "error", None)
             if is_retryable(exc) and attempt < config.num_retries:
                 attempt += 1
                 delay = _backoff(config, attempt, exc)
@@ -101,6 +105,16 @@ def _request_kwargs(config: LLMConfig, messages: list[Message],
                 "response_format": response_format}
     kwargs.update({name: value for name, value in optional.items() if value is not None})
     return kwargs
+
+
+def _count_call(config: LLMConfig, outcome: str, response: Any) -> None:
+    provider = config.model.split("/", 1)[0]
+    LLM_CALLS.labels(provider, outcome).inc()
+    usage = getattr(response, "usage", None)
+    for kind in ("prompt_tokens", "completion_tokens"):
+        tokens = getattr(usage, kind, None)
+        if isinstance(tokens, int) and tokens > 0:
+            LLM_TOKENS.labels(provider, kind.removesuffix("_tokens")).inc(tokens)
 
 
 def _reply_text(response: Any, config: LLMConfig) -> str:

@@ -7,8 +7,10 @@ confidences. `page_reader_for` picks the reader a conversion asks for.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
+from shared.metrics import OCR_SECONDS
 from worker.pipeline.document import Page
 from worker.pipeline.ocr.engine import Gray
 from worker.pipeline.ocr.orientation import read_upright
@@ -29,7 +31,10 @@ class LocalOcr:
     engine = "rapidocr"
 
     def read(self, image: Gray, *, number: int, scale: float) -> Page:
-        return page_from_reading(read_upright(image), number=number, scale=scale)
+        started = time.perf_counter()
+        page = page_from_reading(read_upright(image), number=number, scale=scale)
+        OCR_SECONDS.labels(self.engine).inc(time.perf_counter() - started)
+        return page
 
 
 def page_reader_for(ocr: str, ocr_model: dict[str, Any] | None) -> PageReader | None:
