@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from shared.billing.ledger import balance, top_up
 from shared.db.migrate import upgrade_database
 from shared.db.session import transaction
+from shared.errors import QuarryError
 from shared.tenants import service
 
 app = typer.Typer(help="Operate a Quarry deployment: migrations, tenants, keys, credits.",
@@ -61,7 +63,7 @@ def revoke_key(key_id: str) -> None:
 
 @app.command("top-up")
 def add_credits(tenant_id: str, amount: int, reason: str = "operator top-up") -> None:
-    """Add (or, with a negative amount, remove) credits."""
+    """Add (or, with a negative amount, remove) credits; a balance never goes below zero."""
     with transaction() as session:
         service.get_tenant(session, tenant_id)
         new_balance = top_up(session, tenant_id=tenant_id, amount=amount, reason=reason,
@@ -115,7 +117,13 @@ def _use_local_stack_database() -> None:
 
 def main() -> None:
     _use_local_stack_database()
-    app()
+    try:
+        app()
+    except QuarryError as exc:
+        # A refused operation (an unknown tenant, a debit beyond the balance) is an answer,
+        # not a crash: its `{"detail", "code"}` on stderr and exit status 1.
+        print(json.dumps(exc.to_body()), file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 
 from api.limits import apply_rate_limit
+from api.middleware import CALLER_STATE
 from shared.db.session import transaction
 from shared.tenants.service import Caller, authenticate
 
@@ -21,10 +22,18 @@ def get_session() -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
+# Ids are `<prefix>_<random>` (shared/ids.py); anything else cannot name a row.
+ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
 
 def get_caller(
     request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None
 ) -> Caller:
+    """The caller `api.middleware.EdgeGuard` authenticated (and rate-limited) from the
+    headers before the body was read; looked up here only where no guard ran."""
+    admitted = request.scope.get("state", {}).get(CALLER_STATE)
+    if isinstance(admitted, Caller):
+        return admitted
     # A short transaction of its own: a request that then waits for its job must not
     # hold a database connection while it waits.
     with transaction() as session:

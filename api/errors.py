@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -17,6 +18,8 @@ from shared.errors import QuarryError, ServiceUnavailable
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = {"Retry-After": "1"}
+DEPENDENCY_DOWN = (OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError)
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def error_response(exc: QuarryError) -> JSONResponse:
@@ -24,9 +27,42 @@ def error_response(exc: QuarryError) -> JSONResponse:
     return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
 
 
-async def _quarry_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, QuarryError)
-    return error_response(exc)
+def render_error(exc: Exception) -> JSONResponse:
+    """Any exception as the response a client gets; what was not foreseen is logged, never
+    shown. Used by the handlers below and by the middleware that answers before the app."""
+    if isinstance(exc, QuarryError):
+        return error_response(exc)
+    if isinstance(exc, StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse({"detail": str(exc.detail), "code": code},
+                            status_code=exc.status_code, headers=exc.headers)
+    if isinstance(exc, DEPENDENCY_DOWN):
+        log.warning("dependency unavailable: %s", type(exc).__name__)
+        return error_response(ServiceUnavailable("A backing service is unavailable, retry shortly."))
+    if isinstance(exc, DataError):
+        # The database refused a value the request carried (out of range, a NUL character):
+        # the edge validation should have caught it, and it is the client's input either way.
+        _log_unexpected(exc, level=logging.WARNING)
+        body = {"detail": "A value in the request is out of range or contains characters "
+                          "that cannot be stored.", "code": "invalid_request"}
+        return JSONResponse(body, status_code=400)
+    _log_unexpected(exc)
+    return error_response(QuarryError())
+
+
+def _log_unexpected(exc: Exception, *, level: int = logging.ERROR) -> None:
+    if isinstance(exc, DBAPIError):
+        # The driver's message can quote row values (`DETAIL: Failing row contains …`) and
+        # the parameters are hidden by the engine: log the statement and the error class only.
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        log.log(level, "database error %s (sqlstate %s) in: %s\n%s", type(exc.orig).__name__,
+                sqlstate, exc.statement, "".join(traceback.format_tb(exc.__traceback__)))
+    else:
+        log.log(level, "unhandled error", exc_info=exc)
+
+
+async def _handled(_: Request, exc: Exception) -> JSONResponse:
+    return render_error(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -42,28 +78,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=400)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"detail": str(exc.detail), "code": code}, status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
-
-
-async def _dependency_down(_: Request, exc: Exception) -> JSONResponse:
-    log.warning("dependency unavailable: %s", type(exc).__name__)
-    return error_response(ServiceUnavailable("A backing service is unavailable, retry shortly."))
-
-
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(QuarryError())
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(QuarryError, _quarry_error)
+    """Known errors are answered inside the app; anything else reaches the catch-all in
+    `api.middleware.RequestContextMiddleware`, which answers 500 and keeps the connection."""
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    for down in (OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError):
-        app.add_exception_handler(down, _dependency_down)
-    app.add_exception_handler(DBAPIError, _unexpected)
-    app.add_exception_handler(Exception, _unexpected)
+    for known in (QuarryError, StarletteHTTPException, *DEPENDENCY_DOWN, DBAPIError):
+        app.add_exception_handler(known, _handled)

@@ -14,6 +14,7 @@ from shared.tenants.service import Caller
 
 HEAVY_ROUTES = frozenset({
     "/v1/extract", "/v1/to-markdown", "/v1/ocr/to-markdown", "/v1/canonical", "/v1/batches",
+    "/v1/training-jobs",  # free, but it runs every example through the pipeline
 })
 RATE_HEADERS_STATE = "rate_limit_headers"
 

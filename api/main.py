@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import HeavyInflightCap
 from api.metrics import router as metrics_router
-from api.middleware import RequestContextMiddleware
+from api.middleware import EdgeGuard, RequestContextMiddleware
 from api.routers import (
     admin,
     artifacts,
@@ -36,7 +36,9 @@ def create_app() -> FastAPI:
         description="Documents in; schema-valid JSON and clean markdown out.",
     )
     install_error_handlers(app)
+    # The last added runs first: context and catch-all, then the edge guard, then the cap.
     app.add_middleware(HeavyInflightCap)
+    app.add_middleware(EdgeGuard)
     app.add_middleware(RequestContextMiddleware)
     for module in (health, me, admin, billing, uploads, jobs, extract, canonical, training,
                    artifacts, batches, webhooks):

@@ -1,23 +1,41 @@
-"""Per-request context: request ids, rate-limit headers, metrics, an early 413."""
+"""The request edge: request ids, rate-limit headers and metrics; the catch-all that always
+answers a complete 500; and the guard that authenticates on headers and caps every body
+before the app reads a byte of it."""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 import uuid
+from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.limits import RATE_HEADERS_STATE
+from api.errors import render_error
+from api.limits import RATE_HEADERS_STATE, apply_rate_limit
 from api.metrics import observe_request
+from shared.db.session import transaction
 from shared.logs import request_id_var
 from shared.settings import get_settings
+from shared.tenants.service import Caller, authenticate
 
-MULTIPART_OVERHEAD = 1024 * 1024
+log = logging.getLogger(__name__)
+
+CALLER_STATE = "caller"
+MIB = 1024 * 1024
+MULTIPART_OVERHEAD = MIB
+MULTIPART_ROUTES = frozenset({"/v1/extract", "/v1/to-markdown", "/v1/training-jobs"})
+SIGNED_UPLOAD_PUT = re.compile(r"^/v1/uploads/[^/]+/content/?$")
 
 
 class RequestContextMiddleware:
     """Echo or create `X-Request-ID`, add the rate-limit headers, count and time the request
-    by route template, and refuse bodies whose declared size is over the limit."""
+    by route template, and turn any exception that escaped the app into a complete 500, so
+    the keep-alive connection stays usable."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,40 +49,131 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 headers = message.setdefault("headers", [])
-                headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
                 rate = scope.get("state", {}).get(RATE_HEADERS_STATE) or {}
                 headers.extend((k.lower().encode(), v.encode()) for k, v in rate.items())
             await send(message)
 
         try:
-            if _declared_too_large(headers):
-                await _send_413(send_with_id)
-                return
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if response_started:  # nothing sane left to send; the server ends the connection
+                log.exception("error after the response started", exc_info=exc)
+            else:
+                await render_error(exc)(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
             observe_request(scope, status, time.perf_counter() - started)
 
 
-def _declared_too_large(headers: dict[bytes, bytes]) -> bool:
-    length = headers.get(b"content-length", b"")
-    limit = get_settings().max_upload_bytes + MULTIPART_OVERHEAD
-    return length.isdigit() and int(length) > limit
+class BodyTooLarge(HTTPException):
+    """Raised from `receive()` once a body passes its cap; rendered as 413 by the handlers.
+    An HTTPException, because FastAPI's body parsing turns any other error into a 400."""
+
+    def __init__(self, limit: int, *, is_file: bool) -> None:
+        what = "File exceeds the upload size limit" if is_file else \
+            "Request body exceeds the size limit"
+        # The rest of the body is never read: the connection cannot carry another request.
+        super().__init__(413, f"{what} of {limit / MIB:g} MiB.", headers={"Connection": "close"})
 
 
-async def _send_413(send: Send) -> None:
-    limit_mib = get_settings().max_upload_bytes / (1024 * 1024)
-    body = (
-        f'{{"detail": "File exceeds the upload size limit of {limit_mib:g} MiB.", '
-        '"code": "payload_too_large"}'
-    ).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+@dataclass(frozen=True)
+class BodyCap:
+    """The most bytes a route's body may carry, and what the 413 says about it."""
+
+    limit: int
+    shown_limit: int
+    is_file: bool
+
+    def too_large(self) -> BodyTooLarge:
+        return BodyTooLarge(self.shown_limit, is_file=self.is_file)
+
+
+def body_cap(method: str, path: str) -> BodyCap:
+    """Files: the upload limit (plus the multipart envelope). Everything else is JSON or no
+    body at all; batches, with up to 10,000 items, get a larger JSON cap."""
+    settings = get_settings()
+    route = path.rstrip("/")
+    if method == "PUT" and SIGNED_UPLOAD_PUT.match(path):
+        return BodyCap(settings.max_upload_bytes, settings.max_upload_bytes, True)
+    if method == "POST" and route in MULTIPART_ROUTES:
+        limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
+        return BodyCap(limit, settings.max_upload_bytes, True)
+    if method == "POST" and route == "/v1/batches":
+        return BodyCap(settings.max_batch_body_bytes, settings.max_batch_body_bytes, False)
+    return BodyCap(settings.max_json_body_bytes, settings.max_json_body_bytes, False)
+
+
+def needs_api_key(method: str, path: str) -> bool:
+    """Every `/v1` route but the signed upload PUT, which carries its own signature."""
+    if not path.startswith("/v1/"):
+        return False
+    return not (method == "PUT" and SIGNED_UPLOAD_PUT.match(path))
+
+
+class EdgeGuard:
+    """Before the app reads the body: refuse a declared length over the route's cap,
+    authenticate the key from the headers and take its rate-limit token (the caller is kept
+    in the scope for `api.deps.get_caller`), then count the bytes actually received, chunked
+    bodies included, and stop at the cap. 401, 429 and 413 never wait for the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = body_cap(scope["method"], scope["path"])
+        try:
+            _check_declared_length(scope, cap)
+            if needs_api_key(scope["method"], scope["path"]):
+                await run_in_threadpool(_admit, Request(scope))
+        except Exception as exc:
+            response = render_error(exc)
+            if _has_body(scope):
+                response.headers["Connection"] = "close"
+            await response(scope, receive, send)
+            return
+        await self.app(scope, _capped(receive, cap), send)
+
+
+def _check_declared_length(scope: Scope, cap: BodyCap) -> None:
+    length = dict(scope["headers"]).get(b"content-length", b"")
+    if length.isdigit() and int(length) > cap.limit:
+        raise cap.too_large()
+
+
+def _admit(request: Request) -> None:
+    """Who is calling, from the `X-API-KEY` header alone; then their rate-limit token."""
+    with transaction() as session:
+        caller: Caller = authenticate(session, request.headers.get("x-api-key"))
+    apply_rate_limit(request, caller)
+    request.scope.setdefault("state", {})[CALLER_STATE] = caller
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    return b"transfer-encoding" in headers or headers.get(b"content-length", b"0") not in (b"", b"0")
+
+
+def _capped(receive: Receive, cap: BodyCap) -> Receive:
+    received = 0
+
+    async def receive_within_cap() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > cap.limit:
+                raise cap.too_large()
+        return message
+
+    return receive_within_cap

@@ -6,12 +6,11 @@ committed and enqueued before waiting starts; waiting never blocks the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.limits import guard_queue_depth
@@ -20,23 +19,39 @@ from shared.clock import isoformat
 from shared.db.session import transaction
 from shared.errors import BadRequest
 from shared.jobs.events import wait_for_job_done
-from shared.jobs.models import Job, Upload
+from shared.jobs.models import Job
 from shared.jobs.schemas import job_view
-from shared.jobs.service import JobRequest, get_job, submit_job
+from shared.jobs.service import JobRequest, UploadSource, get_job, submit_job
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
+from shared.jobs.uploads import (
+    IncomingFile,
+    discard_kept,
+    keep_upload,
+    record_upload,
+    resolve_file_uri,
+)
 from shared.settings import get_settings
 from shared.tenants.service import Caller
-
-UploadFactory = Callable[[Session], Upload]
 
 
 @dataclass(frozen=True)
 class Submission:
     caller: Caller
     request: JobRequest
-    upload_factory: UploadFactory
+    file: IncomingFile | str
+    """The bytes of a new file (multipart), or the `file_uri` of an uploaded one."""
     idempotency_key: str | None = None
-    file_digest: str = ""
+
+    @property
+    def file_digest(self) -> str:
+        """What identifies the file in the idempotency fingerprint."""
+        return self.file.sha256 if isinstance(self.file, IncomingFile) else self.file
+
+    def upload_source(self) -> UploadSource:
+        tenant_id = self.caller.tenant_id
+        if isinstance(self.file, IncomingFile):
+            return partial(record_upload, tenant_id=tenant_id, file=self.file)
+        return partial(resolve_file_uri, tenant_id=tenant_id, file_uri=self.file)
 
 
 def wait_seconds(requested: float | None) -> float:
@@ -61,14 +76,22 @@ async def submit_and_wait(submission: Submission, wait: float) -> JSONResponse:
 
 
 def _create(submission: Submission) -> tuple[str, str]:
-    with transaction() as session:
-        upload = submission.upload_factory(session)
-        job = submit_job(
-            session, tenant_id=submission.caller.tenant_id, upload=upload,
-            request=submission.request, idempotency_key=submission.idempotency_key,
-            file_digest=submission.file_digest,
-        )
-        return job.id, job.status
+    """Checks and the hold first, a new file's bytes last: a refused call (400, 402, 409)
+    keeps nothing in storage, and bytes whose transaction then fails are deleted again."""
+    kept: str | None = None
+    try:
+        with transaction() as session:
+            job = submit_job(
+                session, tenant_id=submission.caller.tenant_id, request=submission.request,
+                upload=submission.upload_source(), file_digest=submission.file_digest,
+                idempotency_key=submission.idempotency_key,
+            )
+            if isinstance(submission.file, IncomingFile):
+                kept = keep_upload(session, upload_id=job.upload_id, file=submission.file)
+            return job.id, job.status
+    except BaseException:
+        discard_kept(kept)
+        raise
 
 
 def _is_finished(tenant_id: str, job_id: str) -> bool:

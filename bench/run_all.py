@@ -8,6 +8,9 @@ import sys
 BENCHMARKS = [
     ["bench.platform", "--jobs", "5000"],
     ["bench.markdown"],
+    # Robustness: the committed wild regression files and the benchmark documents; point it at
+    # a corpus for more (`python -m bench.sweep ../shared/corpora/pdfs-wild`).
+    ["bench.sweep"],
     ["bench.extraction"],
     ["bench.training"],
     ["bench.client"],

@@ -43,6 +43,12 @@ class InvalidSchema(BadRequest):
     code = "invalid_schema"
 
 
+class SchemaTooLarge(InvalidSchema):
+    """A schema over the size, property or expanded-size bounds (shared/extraction/schema.py)."""
+
+    code = "schema_too_large"
+
+
 class Unauthorized(QuarryError):
     status_code = 401
     code = "unauthorized"

@@ -10,6 +10,12 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-secret-change-me"
+# Values that mean "nobody set a secret": refused in production, like the dev default.
+PLACEHOLDER_SECRETS = frozenset({
+    "replace-me", "replaceme", "change-me", "changeme", "secret", "password", "dev", "test",
+    "dev-secret", "test-secret", "default", "example", "quarry", "quarry-secret", "todo", "xxx",
+})
+MIN_PRODUCTION_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -44,6 +50,10 @@ class Settings(BaseSettings):
     s3_presign_endpoint_url: str | None = None
 
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Bodies without a file: 1 MiB of fields and room for a 100 KB schema, with margin.
+    # Batches carry up to 10,000 items, each with its own options.
+    max_json_body_bytes: int = 2 * 1024 * 1024
+    max_batch_body_bytes: int = 32 * 1024 * 1024
     presign_expiry_s: int = 900
     max_pages: int = 2000
     # Documents in: decompression and archive bomb limits, per-page work, local OCR.
@@ -51,6 +61,8 @@ class Settings(BaseSettings):
     max_archive_entries: int = 10_000
     max_archive_uncompressed_bytes: int = 512 * 1024 * 1024
     max_archive_compression_ratio: float = 200.0
+    # Office parsers hold each XML part whole in memory (XLSX worksheets are streamed).
+    max_office_xml_part_bytes: int = 20 * 1024 * 1024
     page_time_limit_s: float = 20.0
     # Long PDFs: above this many pages a job is converted in page-range parts by several
     # worker processes and joined (0: never split); pages per part.
@@ -58,6 +70,14 @@ class Settings(BaseSettings):
     split_pages_per_part: int = Field(default=50, ge=1)
     ocr_dpi: int = 150
     ocr_threads: int = 0
+    # Schemas and metadata from tenants: bounds far above real extraction schemas. The
+    # expanded size counts every value once `$ref`s are inlined (a few KB of `$defs` can
+    # expand to billions of nodes); metadata is a small object echoed back on the job.
+    max_schema_bytes: int = 100_000
+    max_schema_properties: int = 1_000
+    max_schema_expanded_nodes: int = 50_000
+    max_metadata_bytes: int = 16_384
+    max_metadata_depth: int = 16
 
     default_wait_s: float = 60.0
     max_wait_s: float = 300.0
@@ -69,6 +89,8 @@ class Settings(BaseSettings):
     job_retry_backoff_s: int = 2
     worker_max_tasks_per_child: int = 500
     worker_max_memory_per_child_kb: int = 1_000_000
+    # Hard cap on a worker process's heap (RLIMIT_DATA): a file that needs more fails with 413.
+    job_max_memory_mb: int = 3072
     broker_visibility_timeout_s: int = 900
     sweeper_interval_s: float = 30.0
     worker_metrics_port: int = 9808
@@ -148,8 +170,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fail_fast_on_nonsense(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("QUARRY_SECRET_KEY must be set in production")
+        if self.environment == "production" and _is_placeholder_secret(self.secret_key):
+            raise ValueError(
+                "QUARRY_SECRET_KEY must be set in production: a random value of at least "
+                f"{MIN_PRODUCTION_SECRET_LENGTH} characters, not a placeholder"
+            )
         if self.storage_backend == "s3" and not self.s3_bucket:
             raise ValueError("QUARRY_S3_BUCKET is required with the s3 storage backend")
         if self.job_hard_time_limit_s <= self.job_soft_time_limit_s:
@@ -168,6 +193,19 @@ class Settings(BaseSettings):
         if url.startswith("postgres://"):
             return "postgresql+psycopg://" + url.removeprefix("postgres://")
         return url
+
+
+def _is_placeholder_secret(secret: str) -> bool:
+    value = secret.strip().lower()
+    words = set(value.replace("_", "-").split("-"))
+    return (
+        len(value) < MIN_PRODUCTION_SECRET_LENGTH
+        or value == DEV_SECRET
+        or value in PLACEHOLDER_SECRETS
+        or bool(words & {"replace", "changeme", "placeholder"})
+        or value.startswith(("dev-", "test-", "change-me", "replace-me"))
+        or len(set(value)) < 8
+    )
 
 
 @lru_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ def main() -> None:
         "QUARRY_DATABASE_URL": backends.database_url,
         "QUARRY_REDIS_URL": backends.redis_url,
         "QUARRY_DATA_DIR": str(data_dir),
+        "QUARRY_SECRET_KEY": _secret_key(data_dir),
         "QUARRY_PUBLIC_BASE_URL": os.environ.get("QUARRY_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         # Local webhook receivers and model servers: loopback only, never link-local.
@@ -53,6 +55,26 @@ def main() -> None:
     print("Press Ctrl-C to stop.", flush=True)
     _supervise(children)
     backends.stop()
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The configured secret (environment or `.env`), else this data directory's own."""
+    from shared.settings import DEV_SECRET, Settings
+
+    configured = Settings().secret_key
+    return configured if configured != DEV_SECRET else local_secret(data_dir)
+
+
+def local_secret(data_dir: Path) -> str:
+    """This data directory's own signing secret: made at random on first start, then reused,
+    so upload URLs and sealed keys never rest on a default anyone can read in the source."""
+    path = data_dir / "secret-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def _spawn(command: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:

@@ -20,6 +20,9 @@ import pytest
 from stack.servers import Backends, configured, start_backends
 from tests.stack import ApiServer, Process, start_api, start_worker
 
+# Model servers and webhook receivers in the tests listen on loopback.
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+
 
 def _fresh_database(server_url: str) -> str:
     name = f"quarry_test_{secrets.token_hex(4)}"
@@ -27,6 +30,15 @@ def _fresh_database(server_url: str) -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_is_allowed() -> None:
+    """Model calls made in the test process go through the outbound guard too."""
+    from shared.settings import get_settings
+
+    os.environ.setdefault("QUARRY_OUTBOUND_ALLOWED_NETWORKS", LOOPBACK_NETWORKS)
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +72,7 @@ def base_env(backends: Backends, work_dir: Path) -> dict[str, str]:
         "QUARRY_WORKER_METRICS_PORT": "0",
         "QUARRY_JOB_RETRY_BACKOFF_S": "1",
         # Webhook receivers in the tests listen on loopback; retries come fast.
-        "QUARRY_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "QUARRY_OUTBOUND_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
         "QUARRY_WEBHOOK_RETRY_SCHEDULE_S": "0.5,0.5,0.5",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }

@@ -33,7 +33,8 @@ def refusal(data: bytes, name: str, content_type: str | None = None) -> QuarryEr
     (make.pptx_bytes(), "deck.pptx", None, "pptx", 2),
     (make.CSV_TEXT.encode(), "t.csv", "text/csv", "csv", 1),
     (make.HTML_TEXT.encode(), "page", None, "html", 1),
-    (make.eml_bytes(), "mail", None, "eml", 1),
+    # The message and each attachment count: body, CSV, one-page PDF.
+    (make.eml_bytes(), "mail", None, "eml", 3),
     (make.MARKDOWN_TEXT.encode(), "notes.md", None, "markdown", 1),
     (make.PLAIN_TEXT.encode(), "notes", "text/plain; charset=utf-8", "text", 1),
     (make.text_pdf(), "upload.bin", "application/octet-stream", "pdf", 1),

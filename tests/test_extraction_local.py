@@ -90,9 +90,9 @@ def test_amount_and_date_formats() -> None:
 
 
 def test_config_is_data_a_trained_pipeline_can_extend() -> None:
-    pdf = make_pdf(lines=["Rechnungsnummer: R-77"])
+    pdf = make_pdf(lines=["Vorgangskennung: R-77"])
     assert values(read(pdf), {"invoice_number": "string"}) == {}
-    config = LocalConfig().merged({"field_aliases": {"invoice_number": ["Rechnungsnummer"]}})
+    config = LocalConfig().merged({"field_aliases": {"invoice_number": ["Vorgangskennung"]}})
     evidence = run_engine(read(pdf), parse_schema({"invoice_number": "string"}), None, config)
     assert evidence["invoice_number"].value == "R-77"
 

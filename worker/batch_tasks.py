@@ -28,6 +28,7 @@ def purge_expired_data() -> dict[str, int]:
     """Purge results and files past retention, a bounded slice per run."""
     with transaction() as session:
         report = purge_expired(session)
-    if report.jobs or report.uploads:
-        log.info("retention purged %d job results and %d files", report.jobs, report.uploads)
-    return {"jobs": report.jobs, "uploads": report.uploads}
+    if report.jobs or report.uploads or report.orphans:
+        log.info("retention purged %d job results, %d files and %d orphan objects",
+                 report.jobs, report.uploads, report.orphans)
+    return {"jobs": report.jobs, "uploads": report.uploads, "orphans": report.orphans}

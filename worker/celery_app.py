@@ -6,6 +6,7 @@ from typing import Any
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from shared.db.session import reset_engine
+from shared.files.limits import cap_process_memory
 from shared.logs import configure_logging
 from shared.queue import get_celery
 from shared.settings import get_settings
@@ -25,6 +26,9 @@ def _fresh_pool_after_fork(**_: Any) -> None:
     configure_logging(get_settings().log_level)
     # Exporters run a background thread, which must be started in each pool process.
     configure_tracing("quarry-worker")
+    # A hard memory bound per pool process, so a hostile file fails alone (413); Celery's
+    # worker_max_memory_per_child only replaces a process once its task is over.
+    cap_process_memory(get_settings().job_max_memory_mb)
 
 
 @worker_ready.connect

@@ -16,17 +16,21 @@ from shared.billing.pricing import credits_for, pricing_mode
 from shared.billing.service import settle_job
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
+from shared.files.checks import inspect_file
+from shared.files.failures import OutOfTime, worker_lost
 from shared.jobs.events import publish_job_done
 from shared.jobs.lifecycle import (
     Busy,
     Claim,
     claim_job,
+    cover_pages,
     record_outcome,
     record_progress,
     release_for_retry,
 )
 from shared.jobs.models import Job, Upload
 from shared.jobs.states import INTERACTIVE_QUEUE, JobStatus
+from shared.jobs.uploads import pin_upload
 from shared.metrics import observe_job
 from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
@@ -43,6 +47,14 @@ class RetryLater:
     seconds: float
 
 
+@dataclass(frozen=True)
+class JobFile:
+    """The upload a job reads."""
+
+    upload_id: str
+    storage_key: str
+
+
 TRANSIENT = (TransientError, ServiceUnavailable, StorageError)
 
 
@@ -57,8 +69,12 @@ def execute_job(job_id: str, queue: str = INTERACTIVE_QUEUE) -> RetryLater | Non
             return None
         if isinstance(claim, Busy):
             return RetryLater(claim.retry_in_s)
-        job_input, storage_key = load_input(session, job_id)
-    work = partial(_process, claim, job_input, storage_key, queue)
+        job_input, file = load_input(session, job_id)
+    work: Callable[[], PipelineResult | None] = partial(_process, claim, job_input, file, queue)
+    if claim.attempt > get_settings().job_max_retries + 1:
+        # Earlier deliveries ended with their process gone (killed at the hard time limit,
+        # out of memory, a native crash): the file is the likely cause, so stop here.
+        work = partial(_refuse, worker_lost())
     return settle(claim, job_input, time.perf_counter(), work, retry=partial(_retry_job, claim))
 
 
@@ -68,10 +84,13 @@ def settle(claim: Claim, job_input: dict[str, Any], started: float,
     """Run `work` for `claim` and record what came of it, once: its result, or its error.
 
     `work` returning None handed the job on (to page-range parts): nothing is recorded.
+    A result is kept only once the hold covers its pages (else the job fails with 402).
     Transient errors ask `retry` when to try again; None from it records the error.
     """
     try:
         outcome = work()
+        if outcome is not None:
+            cover(claim, outcome.pages)
     except TRANSIENT as exc:
         later = retry(exc)
         if later is not None:
@@ -80,7 +99,7 @@ def settle(claim: Claim, job_input: dict[str, Any], started: float,
     except QuarryError as exc:
         _fail(claim, exc)
     except SoftTimeLimitExceeded:
-        _fail(claim, QuarryError("Processing exceeded the time limit.", code="processing_timeout"))
+        _fail(claim, OutOfTime())
     except Exception:
         log.exception("job failed unexpectedly")
         _fail(claim, QuarryError())
@@ -93,16 +112,37 @@ def settle(claim: Claim, job_input: dict[str, Any], started: float,
     return None
 
 
-def _process(claim: Claim, job_input: dict[str, Any], storage_key: str,
+def _refuse(error: QuarryError) -> None:
+    raise error
+
+
+def _process(claim: Claim, job_input: dict[str, Any], file: JobFile,
              queue: str) -> PipelineResult | None:
     vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
-    data = get_storage().get_bytes(storage_key)
+    data = read_job_file(file)
     job = JobInput(**{**job_input, "data": data}, progress=ProgressReporter(claim))
-    pages = pages_to_split(job)
+    # Count the pages (attachments included) and hold their price before any conversion.
+    info = inspect_file(data, job.file_name, job.content_type)
+    cover(claim, info.pages)
+    pages = pages_to_split(job, info)
     if pages:
         send_parts(claim, page_count=pages, queue=queue)
         return None
     return run_pipeline(job)
+
+
+def cover(claim: Claim, pages: int) -> None:
+    """Make the job's hold cover `pages`, or raise 402 `insufficient_credits`."""
+    with transaction() as session:
+        cover_pages(session, claim, pages)
+
+
+def read_job_file(file: JobFile) -> bytes:
+    """The job's bytes, which must be those first stored or read (409 `upload_changed`)."""
+    data = get_storage().get_bytes(file.storage_key)
+    with transaction() as session:
+        pin_upload(session, upload_id=file.upload_id, data=data)
+    return data
 
 
 def _observe(job_input: dict[str, Any], status: str, started: float, pages: int, credits: int) -> None:
@@ -126,12 +166,12 @@ class ProgressReporter:
             record_progress(session, self.claim, done=done, total=total)
 
 
-def load_input(session: Session, job_id: str) -> tuple[dict[str, Any], str]:
+def load_input(session: Session, job_id: str) -> tuple[dict[str, Any], JobFile]:
     job = session.get_one(Job, job_id)
     upload = session.get_one(Upload, job.upload_id)
     job_input = {"operation": job.operation, "file_name": upload.file_name,
                  "content_type": upload.content_type, "options": dict(job.options)}
-    return job_input, upload.storage_key
+    return job_input, JobFile(upload_id=upload.id, storage_key=upload.storage_key)
 
 
 def _retry_job(claim: Claim, exc: QuarryError) -> RetryLater | None:

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, ResourceId, SessionDep
 from api.routers.me import key_issued, key_out
 from shared.billing.ledger import top_up
 from shared.tenants import service
@@ -35,18 +35,18 @@ def create_tenant(body: TenantCreate, _: AdminDep, session: SessionDep) -> Tenan
 
 
 @router.post("/tenants/{tenant_id}/api-keys", response_model=KeyIssued, status_code=201)
-def issue_key(tenant_id: str, body: KeyCreate, _: AdminDep, session: SessionDep) -> KeyIssued:
+def issue_key(tenant_id: ResourceId, body: KeyCreate, _: AdminDep, session: SessionDep) -> KeyIssued:
     return key_issued(service.issue_key(session, tenant_id=tenant_id, name=body.name,
                                         is_admin=body.is_admin))
 
 
 @router.delete("/api-keys/{key_id}", response_model=KeyOut)
-def revoke_key(key_id: str, caller: AdminDep, session: SessionDep) -> KeyOut:
+def revoke_key(key_id: ResourceId, caller: AdminDep, session: SessionDep) -> KeyOut:
     return key_out(service.revoke_key(session, key_id=key_id, caller=caller))
 
 
 @router.post("/tenants/{tenant_id}/credits", response_model=BalanceOut)
-def add_credits(tenant_id: str, body: CreditTopUp, _: AdminDep, session: SessionDep) -> BalanceOut:
+def add_credits(tenant_id: ResourceId, body: CreditTopUp, _: AdminDep, session: SessionDep) -> BalanceOut:
     service.get_tenant(session, tenant_id)
     new_balance = top_up(session, tenant_id=tenant_id, amount=body.amount, reason=body.reason,
                          entry_key=f"topup:{tenant_id}:{uuid.uuid4().hex}")
@@ -55,7 +55,7 @@ def add_credits(tenant_id: str, body: CreditTopUp, _: AdminDep, session: Session
 
 @router.put("/tenants/{tenant_id}/rate-limits")
 def set_rate_limits(
-    tenant_id: str, body: RateLimitsIn, _: AdminDep, session: SessionDep
+    tenant_id: ResourceId, body: RateLimitsIn, _: AdminDep, session: SessionDep
 ) -> dict[str, object]:
     limits = body.model_dump(exclude_none=True)
     tenant = service.set_rate_limits(session, tenant_id=tenant_id, limits=limits)

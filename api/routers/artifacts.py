@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, ResourceId, SessionDep
 from shared.artifacts import service
 from shared.artifacts.schemas import artifact_view
 
@@ -23,13 +23,13 @@ def list_artifacts(caller: CallerDep, session: SessionDep,
 
 
 @router.get("/{artifact_id}", responses=NOT_FOUND)
-def get_artifact(artifact_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def get_artifact(artifact_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     return artifact_view(service.get_artifact(session, tenant_id=caller.tenant_id,
                                               artifact_id=artifact_id))
 
 
 @router.delete("/{artifact_id}", responses=NOT_FOUND)
-def retire_artifact(artifact_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def retire_artifact(artifact_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     """Retire: the artifact stays readable, and extraction with it answers 404."""
     return artifact_view(service.retire_artifact(session, tenant_id=caller.tenant_id,
                                                  artifact_id=artifact_id))

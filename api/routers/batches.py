@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, ResourceId, SessionDep
 from api.limits import guard_queue_depth
 from shared.batches import service
 from shared.batches.schemas import BatchRequest
@@ -35,17 +35,17 @@ def create_batch(
 
 
 @router.get("/{batch_id}", responses=NOT_FOUND)
-def get_batch(batch_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def get_batch(batch_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     return service.describe_batch(session, tenant_id=caller.tenant_id, batch_id=batch_id)
 
 
 @router.get("/{batch_id}/results", responses=NOT_FOUND)
-def batch_results(batch_id: str, caller: CallerDep, session: SessionDep) -> StreamingResponse:
+def batch_results(batch_id: ResourceId, caller: CallerDep, session: SessionDep) -> StreamingResponse:
     """Finished jobs as JSON Lines (`application/x-ndjson`), in item order, streamed."""
     service.get_batch(session, tenant_id=caller.tenant_id, batch_id=batch_id)
     return StreamingResponse(service.stream_results(batch_id), media_type="application/x-ndjson")
 
 
 @router.post("/{batch_id}/cancel", responses=NOT_FOUND)
-def cancel_batch(batch_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def cancel_batch(batch_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     return service.cancel_batch(session, tenant_id=caller.tenant_id, batch_id=batch_id)

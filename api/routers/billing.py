@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, ResourceId, SessionDep
 from shared.billing.usage import GroupBy, balance_view, usage_view
 from shared.tenants.service import get_tenant
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/billing", tags=["billing"])
 
 
 @router.get("/balance/{tenant_id}")
-def balance(tenant_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def balance(tenant_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     caller.require_tenant(tenant_id)
     get_tenant(session, tenant_id)
     return balance_view(session, tenant_id)
@@ -23,7 +23,7 @@ def balance(tenant_id: str, caller: CallerDep, session: SessionDep) -> dict[str,
 
 @router.get("/usage/{tenant_id}")
 def usage(
-    tenant_id: str,
+    tenant_id: ResourceId,
     caller: CallerDep,
     session: SessionDep,
     start: Annotated[datetime | None, Query(alias="from")] = None,

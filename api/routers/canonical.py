@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
@@ -15,11 +15,12 @@ from api.submission import Submission, submit_and_wait, wait_seconds
 from shared.artifacts.service import resolve_artifact_options
 from shared.db.session import transaction
 from shared.files.checks import FileInfo, inspect_file
+from shared.jobs.metadata import parse_metadata
 from shared.jobs.routing import queue_for
 from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest, build_options
 from shared.jobs.service import JobRequest
 from shared.jobs.states import Operation
-from shared.jobs.uploads import resolve_file_uri
+from shared.jobs.uploads import pin_upload, resolve_file_uri
 from shared.storage.factory import get_storage
 from shared.tenants.service import Caller
 
@@ -32,13 +33,14 @@ async def canonical(
     body: CanonicalRequest, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Run `inference.extract` or `inference.to_markdown` on an uploaded `file_uri`."""
-    options = build_options(
-        operation=body.operation, schema=body.schema_, mode=body.mode,
+    # Checking a large schema takes a while: off the event loop, so other requests go on.
+    options = await run_in_threadpool(partial(
+        build_options, operation=body.operation, schema=body.schema_, mode=body.mode,
         conversion_mode=body.conversion_mode, allow_partial=body.allow_partial,
         artifact_id=body.artifact_id, llm=body.llm, ocr=body.ocr,
-    )
+    ))
     options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
-    request = JobRequest(body.operation, options, body.metadata, body.webhook_url)
+    request = JobRequest(body.operation, options, parse_metadata(body.metadata), body.webhook_url)
     return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
 
 
@@ -49,7 +51,7 @@ async def ocr_to_markdown(
     caller.require_tenant(body.tenant_id)
     options = build_options(operation=Operation.TO_MARKDOWN, conversion_mode=body.mode,
                             ocr=body.ocr)
-    request = JobRequest(Operation.TO_MARKDOWN, options, body.metadata, body.webhook_url)
+    request = JobRequest(Operation.TO_MARKDOWN, options, parse_metadata(body.metadata), body.webhook_url)
     return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
 
 
@@ -59,20 +61,20 @@ async def _submit_uri(
 ) -> JSONResponse:
     wait_s = wait_seconds(wait)
     info = await run_in_threadpool(_inspect_uploaded, caller.tenant_id, file_uri)
-
-    def find_upload(session: Session) -> Any:
-        return resolve_file_uri(session, tenant_id=caller.tenant_id, file_uri=file_uri)
-
     queue = queue_for(request.operation, info.kind, request.options)
     submission = Submission(caller=caller, request=replace(request, pages=info.pages, queue=queue),
-                            upload_factory=find_upload, idempotency_key=idempotency_key,
-                            file_digest=file_uri)
+                            file=file_uri, idempotency_key=idempotency_key)
     return await submit_and_wait(submission, wait_s)
 
 
 def _inspect_uploaded(tenant_id: str, file_uri: str) -> FileInfo:
-    """Check the uploaded bytes like a multipart file, and estimate pages for the hold."""
+    """Check the uploaded bytes like a multipart file, pin them (the job reads these bytes or
+    fails), and count their pages for the hold."""
     with transaction() as session:
         upload = resolve_file_uri(session, tenant_id=tenant_id, file_uri=file_uri)
-        key, name, content_type = upload.storage_key, upload.file_name, upload.content_type
-    return inspect_file(get_storage().get_bytes(key), name, content_type)
+        upload_id, key = upload.id, upload.storage_key
+        name, content_type = upload.file_name, upload.content_type
+    data = get_storage().get_bytes(key)
+    with transaction() as session:
+        pin_upload(session, upload_id=upload_id, data=data)
+    return inspect_file(data, name, content_type)

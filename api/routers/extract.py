@@ -2,39 +2,52 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import replace
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
 from api.submission import Submission, submit_and_wait, wait_seconds
 from shared.artifacts.service import resolve_artifact_options
-from shared.errors import BadRequest
 from shared.files.checks import inspect_file
+from shared.jobs.metadata import parse_metadata
 from shared.jobs.routing import queue_for
-from shared.jobs.schemas import ModelConfig, build_options
+from shared.jobs.schemas import (
+    LlmRetries,
+    LlmTemperature,
+    LlmTokens,
+    ModelConfig,
+    Text,
+    Url,
+    WaitSeconds,
+    build_options,
+    upload_names,
+)
 from shared.jobs.service import JobRequest
 from shared.jobs.states import Operation
-from shared.jobs.uploads import check_size, store_upload
+from shared.jobs.uploads import IncomingFile, check_size
 from shared.tenants.service import Caller
 
 router = APIRouter(prefix="/v1", tags=["extraction"])
 
-OptStr = Annotated[str | None, Form()]
-OptInt = Annotated[int | None, Form()]
-OptFloat = Annotated[float | None, Form()]
+OptStr = Annotated[Text | None, Form()]
+OptUrl = Annotated[Url | None, Form()]
+OptTokens = Annotated[LlmTokens | None, Form()]
+OptTemperature = Annotated[LlmTemperature | None, Form()]
+OptRetries = Annotated[LlmRetries | None, Form()]
+OptWait = Annotated[WaitSeconds | None, Form()]
+OptJson = Annotated[str | None, Form()]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
 def llm_form(
-    llm_provider_model: OptStr = None, llm_api_key: OptStr = None, llm_api_base: OptStr = None,
-    llm_max_tokens: OptInt = None, llm_temperature: OptFloat = None, llm_num_retries: OptInt = None,
+    llm_provider_model: OptStr = None, llm_api_key: OptStr = None, llm_api_base: OptUrl = None,
+    llm_max_tokens: OptTokens = None, llm_temperature: OptTemperature = None,
+    llm_num_retries: OptRetries = None,
 ) -> ModelConfig:
     """The BYOK extraction model from its flat `llm_*` form fields."""
     return ModelConfig(provider_model=llm_provider_model, api_key=llm_api_key,
@@ -43,8 +56,9 @@ def llm_form(
 
 
 def ocr_form(
-    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptStr = None,
-    ocr_max_tokens: OptInt = None, ocr_temperature: OptFloat = None, ocr_num_retries: OptInt = None,
+    ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptUrl = None,
+    ocr_max_tokens: OptTokens = None, ocr_temperature: OptTemperature = None,
+    ocr_num_retries: OptRetries = None,
 ) -> ModelConfig:
     """The BYOK OCR/vision model from its flat `ocr_*` form fields."""
     return ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
@@ -66,14 +80,16 @@ async def extract(
     mode: OptStr = None,
     artifact_id: OptStr = None,
     allow_partial: Annotated[bool, Form()] = False,
-    webhook_url: OptStr = None,
-    wait: OptFloat = None,
-    metadata: OptStr = None,
+    webhook_url: OptUrl = None,
+    wait: OptWait = None,
+    metadata: OptJson = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Extract JSON matching `schema` (JSON Schema or shorthand map) from one document."""
-    options = build_options(operation=Operation.EXTRACT, schema=schema_text, mode=mode,
-                            allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr)
+    # Checking a large schema takes a while: off the event loop, so other requests go on.
+    options = await run_in_threadpool(partial(
+        build_options, operation=Operation.EXTRACT, schema=schema_text, mode=mode,
+        allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr))
     options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
     request = JobRequest(Operation.EXTRACT, options, parse_metadata(metadata), webhook_url)
     return await _submit_multipart(caller, file, request, wait, idempotency_key)
@@ -85,9 +101,9 @@ async def to_markdown(
     file: Annotated[UploadFile, File()],
     ocr: OcrForm,
     conversion_mode: OptStr = None,
-    webhook_url: OptStr = None,
-    wait: OptFloat = None,
-    metadata: OptStr = None,
+    webhook_url: OptUrl = None,
+    wait: OptWait = None,
+    metadata: OptJson = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Convert one document to markdown and plain text."""
@@ -97,18 +113,6 @@ async def to_markdown(
     return await _submit_multipart(caller, file, request, wait, idempotency_key)
 
 
-def parse_metadata(raw: str | dict[str, Any] | None) -> dict[str, Any] | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
-        raise BadRequest("metadata must be a JSON object.") from exc
-    if not isinstance(value, dict):
-        raise BadRequest("metadata must be a JSON object.")
-    return value
-
-
 async def _submit_multipart(
     caller: Caller, file: UploadFile, request: JobRequest, wait: float | None,
     idempotency_key: str | None,
@@ -116,19 +120,10 @@ async def _submit_multipart(
     wait_s = wait_seconds(wait)
     data = await file.read()
     check_size(len(data))
-    file_name = file.filename or "document"
-    content_type = file.content_type
-    if content_type == "application/octet-stream":
-        content_type = None
+    file_name, content_type = upload_names(file.filename, file.content_type)
     info = await run_in_threadpool(inspect_file, data, file_name, content_type)
-
-    def make_upload(session: Session) -> Any:
-        return store_upload(session, tenant_id=caller.tenant_id, file_name=file_name,
-                            content_type=content_type, data=data)
-
     queue = queue_for(request.operation, info.kind, request.options)
     submission = Submission(caller=caller, request=replace(request, pages=info.pages, queue=queue),
-                            upload_factory=make_upload,
-                            idempotency_key=idempotency_key,
-                            file_digest=hashlib.sha256(data).hexdigest())
+                            file=IncomingFile(file_name, content_type, data),
+                            idempotency_key=idempotency_key)
     return await submit_and_wait(submission, wait_s)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, ResourceId, SessionDep
 from shared.billing.ledger import balance
 from shared.clock import isoformat
 from shared.tenants import service
@@ -46,6 +46,6 @@ def create_own_key(body: KeyCreate, caller: CallerDep, session: SessionDep) -> K
 
 
 @router.delete("/api-keys/{key_id}", response_model=KeyOut)
-def revoke_own_key(key_id: str, caller: CallerDep, session: SessionDep) -> KeyOut:
+def revoke_own_key(key_id: ResourceId, caller: CallerDep, session: SessionDep) -> KeyOut:
     own = caller.__class__(tenant_id=caller.tenant_id, key_id=caller.key_id, is_admin=False)
     return key_out(service.revoke_key(session, key_id=key_id, caller=own))

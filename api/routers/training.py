@@ -11,16 +11,18 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, ResourceId, SessionDep
 from shared.artifacts import service
 from shared.artifacts.schemas import TrainingRequest, training_job_view
 from shared.artifacts.service import ExampleInput, TrainingInput
+from shared.billing.service import require_credits
 from shared.db.session import transaction
 from shared.errors import BadRequest
-from shared.jobs.schemas import ModelConfig
+from shared.jobs.schemas import ModelConfig, upload_names
 
 router = APIRouter(prefix="/v1/training-jobs", tags=["training"])
 ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Bad training input"},
+                                           402: {"description": "No positive credit balance"},
                                            404: {"description": "Not found"}}
 
 
@@ -29,7 +31,9 @@ async def create_training_job(request: Request, caller: CallerDep) -> JSONRespon
     """JSON `{name?, schema, mode?, examples: [{file_uri, expected}], llm?}`, or multipart with
     `schema`, repeated `files`, `expected` (a JSON array in file order) and optional
     `llm_provider_model`/`llm_api_key`/`llm_api_base`. With a model (BYOK or the server's
-    default) LLM variants are evaluated too. Training is free."""
+    default) LLM variants are evaluated too. Training is free, but only for a tenant with a
+    positive balance (402 otherwise, before the body is read)."""
+    await run_in_threadpool(_require_credits, caller.tenant_id)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         training = await _from_form(request)
     else:
@@ -47,8 +51,13 @@ async def create_training_job(request: Request, caller: CallerDep) -> JSONRespon
     return JSONResponse(body, status_code=202, headers={"Location": status_url})
 
 
+def _require_credits(tenant_id: str) -> None:
+    with transaction() as session:
+        require_credits(session, tenant_id, what="training")
+
+
 @router.get("/{training_job_id}", responses=ERRORS)
-def get_training_job(training_job_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def get_training_job(training_job_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     return training_job_view(service.get_training_job(
         session, tenant_id=caller.tenant_id, training_job_id=training_job_id))
 
@@ -56,7 +65,7 @@ def get_training_job(training_job_id: str, caller: CallerDep, session: SessionDe
 async def _from_json(request: Request) -> TrainingInput:
     try:
         body = TrainingRequest.model_validate(await request.json())
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, RecursionError, ValidationError) as exc:  # RecursionError: nested too deep
         raise BadRequest("Send JSON {schema, examples: [{file_uri, expected}]} or a multipart "
                          "form with schema, files and expected.") from exc
     examples = [ExampleInput(expected=ex.expected, file_uri=ex.file_uri,
@@ -71,17 +80,19 @@ async def _from_form(request: Request) -> TrainingInput:
     labels = _expected_list(form.get("expected"))
     examples = []
     for upload, expected in zip(files, labels, strict=False):
-        content_type = upload.content_type
-        examples.append(ExampleInput(
-            expected=expected, file_name=upload.filename or "document",
-            content_type=None if content_type == "application/octet-stream" else content_type,
-            data=await upload.read()))
-    return TrainingInput(schema=_text(form.get("schema")), examples=examples,
-                         name=_text(form.get("name")), mode=_text(form.get("mode")),
-                         counts_sent=(len(files), len(labels)),
-                         llm=ModelConfig(provider_model=_text(form.get("llm_provider_model")),
-                                         api_key=_text(form.get("llm_api_key")),
-                                         api_base=_text(form.get("llm_api_base"))))
+        file_name, content_type = upload_names(upload.filename, upload.content_type)
+        examples.append(ExampleInput(expected=expected, file_name=file_name,
+                                     content_type=content_type, data=await upload.read()))
+    try:
+        return TrainingInput(schema=_text(form.get("schema")), examples=examples,
+                             name=_text(form.get("name")), mode=_text(form.get("mode")),
+                             counts_sent=(len(files), len(labels)),
+                             llm=ModelConfig(provider_model=_text(form.get("llm_provider_model")),
+                                             api_key=_text(form.get("llm_api_key")),
+                                             api_base=_text(form.get("llm_api_base"))))
+    except ValidationError as exc:
+        raise BadRequest(f"Invalid training form: {exc.errors()[0]['msg']}.",
+                         code="invalid_request") from exc
 
 
 def _text(value: Any) -> str | None:
@@ -96,6 +107,8 @@ def _expected_list(raw: Any) -> list[Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"expected is not valid JSON: {exc.msg}.", code="invalid_label") from exc
+    except RecursionError as exc:
+        raise BadRequest("expected nests too deeply.", code="invalid_label") from exc
     if not isinstance(value, list):
         raise BadRequest("expected must be a JSON array, one object per file.", code="invalid_label")
     return value

@@ -36,7 +36,11 @@ def presign(body: PresignRequest, caller: CallerDep, session: SessionDep) -> dic
     }
 
 
-@router.put("/{upload_id}/content", status_code=200)
+@router.put("/{upload_id}/content", status_code=200,
+            responses={403: {"description": "Invalid or expired signature"},
+                       404: {"description": "Unknown upload"},
+                       409: {"description": "The upload already has other bytes (upload_exists)"},
+                       413: {"description": "File over the upload limit"}})
 async def put_content(upload_id: str, expires: int, signature: str,
                       request: Request) -> dict[str, Any]:
     """Only reachable with a valid, unexpired signature from `presign` (no API key)."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, ResourceId, SessionDep
 from shared.webhooks import secrets, service
 from shared.webhooks.schemas import delivery_view, secret_view
 
@@ -26,14 +26,14 @@ def rotate_secret(caller: CallerDep, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/deliveries", responses={404: {"description": "No such job"}})
-def list_deliveries(job_id: str, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def list_deliveries(job_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     deliveries = service.list_job_deliveries(session, tenant_id=caller.tenant_id, job_id=job_id)
     return {"deliveries": [delivery_view(delivery, attempts) for delivery, attempts in deliveries]}
 
 
 @router.post("/jobs/{job_id}/deliveries/{delivery_id}/redeliver", status_code=202,
              responses={404: {"description": "No such job or delivery"}})
-def redeliver(job_id: str, delivery_id: str, caller: CallerDep,
+def redeliver(job_id: ResourceId, delivery_id: ResourceId, caller: CallerDep,
               session: SessionDep) -> dict[str, Any]:
     delivery, attempts = service.redeliver(session, tenant_id=caller.tenant_id, job_id=job_id,
                                            delivery_id=delivery_id)

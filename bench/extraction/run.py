@@ -1,4 +1,7 @@
-"""Run both engines over the labeled set; print precision/recall per field type and throughput.
+"""Run both engines over the generated set; print precision/recall per field type and throughput.
+
+With corpus folders as arguments, score the local engine on those real documents
+instead (`bench/extraction/real.py`).
 
 The LLM path runs against a scripted OpenAI-compatible server on loopback (no real
 model is reachable here). It answers from the expected JSON with deliberate noise:
@@ -144,9 +147,24 @@ def report(title: str, score: Score, rate: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("paths", nargs="*", type=Path,
+                        help="labeled corpus folders (receipts/, invoices-scanned/); none: the generated set")
     parser.add_argument("--errors", action="store_true", help="list every wrong or missed field")
     parser.add_argument("--local-only", action="store_true")
+    parser.add_argument("--calibration-cv", action="store_true",
+                        help="with corpus folders: also refit the confidence map without each "
+                             "layout (or receipt half) and report calibration on what it left out")
     args = parser.parse_args()
+    if args.paths:
+        from bench.extraction.real import report as real_report
+        from bench.extraction.real import score_corpus
+
+        sys.stdout.write(real_report([score_corpus(path) for path in args.paths], args.errors))
+        if args.calibration_cv:
+            from bench.extraction.fit_calibration import collect, cv_report
+
+            sys.stdout.write("\n" + cv_report(collect(args.paths)))
+        return
     docs = load_set()
     out = sys.stdout
     out.write(f"# Extraction benchmark: {len(docs)} documents\n\n")

@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.artifacts.models import Artifact, TrainingJob
 from shared.clock import isoformat
-from shared.jobs.schemas import ModelConfig
+from shared.jobs.schemas import ModelConfig, Text
 
 
 class TrainingExampleIn(BaseModel):
     """One labeled example uploaded by presign: its `file_uri` and the JSON it should yield."""
 
-    file_uri: str
+    file_uri: Text
     expected: Any
 
 
@@ -23,9 +23,9 @@ class TrainingRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
-    mode: str | None = None
+    mode: Text | None = None
     examples: list[TrainingExampleIn] = Field(default_factory=list)
     llm: ModelConfig | None = None
     """BYOK model to also evaluate LLM variants with (the key is sealed, never stored in clear)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import jsonschema
+from jsonschema.exceptions import best_match
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from shared.clock import utcnow
 from shared.db.session import after_commit, transaction
 from shared.errors import BadRequest, NotFound
 from shared.extraction.schema import parse_schema
+from shared.extraction.validation import validation_problems
 from shared.files.checks import inspect_file
 from shared.ids import new_id
 from shared.jobs.models import Upload
@@ -123,9 +124,8 @@ def check_label(schema: dict[str, Any], expected: Any, index: int) -> None:
     if not isinstance(expected, dict) or not any(v not in (None, "", []) for v in expected.values()):
         raise BadRequest(f"examples[{index}].expected must be a JSON object with at least one "
                          "value.", code="invalid_label")
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     given = {key: value for key, value in expected.items() if value is not None}  # null: absent
-    error = jsonschema.exceptions.best_match(validator.iter_errors(given))
+    error = best_match(validation_problems(schema, given))
     if error is not None:
         where = "/".join(map(str, error.absolute_path)) or "(root)"
         raise BadRequest(f"examples[{index}].expected does not match the schema at {where}: "

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import isoformat, utcnow
-from shared.jobs.schemas import ModelConfig
+from shared.jobs.schemas import ModelConfig, Text, Url
 from shared.jobs.states import Operation
 
 MAX_ITEMS = 10_000
@@ -22,18 +22,18 @@ class BatchOptions(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
-    mode: str | None = None
-    conversion_mode: str | None = None
+    mode: Text | None = None
+    conversion_mode: Text | None = None
     allow_partial: bool | None = None
-    artifact_id: str | None = None
+    artifact_id: Text | None = None
     llm: ModelConfig | None = None
     ocr: ModelConfig | None = None
-    webhook_url: str | None = None
+    webhook_url: Url | None = None
     """Per-item `job.*` events; the batch's own `webhook_url` gets `batch.completed`."""
 
 
 class BatchItemRequest(BatchOptions):
-    file_uri: str
+    file_uri: Text
     metadata: dict[str, Any] | None = None
 
 
@@ -43,7 +43,7 @@ class BatchRequest(BaseModel):
     operation: Operation
     defaults: BatchOptions = Field(default_factory=BatchOptions)
     items: list[BatchItemRequest] = Field(min_length=1, max_length=MAX_ITEMS)
-    webhook_url: str | None = None
+    webhook_url: Url | None = None
 
 
 def merged_options(defaults: BatchOptions, item: BatchItemRequest) -> dict[str, Any]:

@@ -23,13 +23,15 @@ from sqlalchemy.orm import Session
 
 from shared.batches.models import Batch, BatchItem
 from shared.batches.schemas import BatchRequest, batch_view, merged_options
+from shared.billing.ledger import shortfall, take_credits
 from shared.billing.models import LedgerEntry
 from shared.billing.pricing import credits_for
 from shared.clock import utcnow
 from shared.db.session import after_commit, transaction
-from shared.errors import BadRequest, InsufficientCredits, NotFound, QuarryError
+from shared.errors import BadRequest, NotFound, QuarryError
 from shared.idempotency import find_repeat, fingerprint
 from shared.ids import new_id
+from shared.jobs.metadata import parse_metadata
 from shared.jobs.models import Job, Upload
 from shared.jobs.schemas import build_options, job_view
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
@@ -98,7 +100,9 @@ def _job_row(tenant_id: str, operation: str, item: PreparedItem, now: Any) -> di
         "options": item.options, "status": JobStatus.QUEUED.value, "upload_id": item.upload.id,
         "file_name": item.upload.file_name, "attempts": 0, "created_at": now,
         "job_metadata": item.metadata, "webhook_url": item.webhook_url,
-        # One page per item is the estimate; settlement charges the pages actually read.
+        # One page per item is the estimate: the files are not read here. The worker raises
+        # the hold to the real page count before converting (the job fails with 402 if the
+        # balance can't cover it), and settlement charges the pages actually read.
         "held_credits": credits_for(operation, item.options, 1), "enqueued_at": None,
     }
 
@@ -118,7 +122,8 @@ def _prepare_items(session: Session, tenant_id: str, request: BatchRequest) -> l
         if url and url not in vetted:
             _for_item(index, partial(vet_url, url, field="webhook_url"))
             vetted.add(url)
-        prepared.append(PreparedItem(built[key], url, item.metadata, uploads[item.file_uri]))
+        metadata = _for_item(index, partial(parse_metadata, item.metadata))
+        prepared.append(PreparedItem(built[key], url, metadata, uploads[item.file_uri]))
     return prepared
 
 
@@ -179,16 +184,8 @@ def _confirm_uploaded(uploads: list[Upload]) -> None:
 def _hold_credits(session: Session, tenant_id: str, holds: list[tuple[str, int]]) -> None:
     """Reserve every job's credits at once: one balance update, holds in the ledger."""
     needed = sum(credits for _, credits in holds)
-    reserved = session.execute(
-        update(Tenant).where(Tenant.id == tenant_id, Tenant.credits_balance >= needed)
-        .values(credits_balance=Tenant.credits_balance - needed).returning(Tenant.id)
-    ).first()
-    if reserved is None:
-        available = session.scalar(select(Tenant.credits_balance).where(Tenant.id == tenant_id))
-        raise InsufficientCredits(
-            f"Not enough credits: this batch needs {needed}, the balance is {available or 0}.",
-            credits_required=needed, credits_balance=available or 0,
-        )
+    if not take_credits(session, tenant_id=tenant_id, credits=needed):
+        raise shortfall(session, tenant_id, f"this batch needs {needed}", needed)
     session.execute(insert(LedgerEntry), [
         {"tenant_id": tenant_id, "kind": "hold", "amount": -credits, "entry_key": f"hold:{job_id}",
          "job_id": job_id, "reason": "batch"} for job_id, credits in holds

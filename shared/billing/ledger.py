@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.billing.models import LedgerEntry
-from shared.errors import BadRequest
+from shared.errors import BadRequest, InsufficientCredits
 from shared.tenants.models import Tenant
 
 
@@ -53,13 +53,43 @@ def record_entry(
 
 
 def top_up(session: Session, *, tenant_id: str, amount: int, reason: str, entry_key: str) -> int:
+    """Add credits, or with a negative amount take them away; a debit beyond the balance is
+    refused with 402, since a balance never goes below zero."""
     if amount == 0:
         raise BadRequest("amount must not be zero.")
+    if amount < 0 and not take_credits(session, tenant_id=tenant_id, credits=-amount):
+        raise shortfall(session, tenant_id, f"this debit is {-amount}", -amount)
     record_entry(
         session, tenant_id=tenant_id, kind="top_up" if amount > 0 else "adjustment",
-        amount=amount, entry_key=entry_key, reason=reason,
+        amount=amount, entry_key=entry_key, reason=reason, apply_to_balance=amount > 0,
     )
     return balance(session, tenant_id)
+
+
+def take_credits(session: Session, *, tenant_id: str, credits: int) -> bool:
+    """Move `credits` out of the balance if it holds them, else change nothing.
+
+    One conditional UPDATE: the row lock serialises concurrent takers, so none overdraws.
+    The caller records the matching ledger entry (`apply_to_balance=False`).
+    """
+    taken = session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant_id, Tenant.credits_balance >= credits)
+        .values(credits_balance=Tenant.credits_balance - credits)
+        .returning(Tenant.id)
+    ).first()
+    return taken is not None
+
+
+def shortfall(session: Session, tenant_id: str, needs: str, credits: int,
+              *, held: int = 0) -> InsufficientCredits:
+    """The 402 for a refused take: what was needed, and the balance (plus `held`, credits
+    already set aside for the same work) it was measured against."""
+    available = balance(session, tenant_id) + held
+    return InsufficientCredits(
+        f"Not enough credits: {needs}, the balance is {available}.",
+        credits_required=credits, credits_balance=available,
+    )
 
 
 def balance(session: Session, tenant_id: str) -> int:

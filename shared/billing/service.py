@@ -1,39 +1,55 @@
-"""What billing does around a job: hold at submission, settle once at the end.
+"""What billing does around a job: hold at submission, cover the real pages, settle once.
 
 Hold: the estimated credits leave the balance at submission (402 if they can't).
+Cover: once the worker knows the real page count, the hold is raised to its price
+before any more work is done or any result kept (402, the job fails, if it can't).
 Settle: the hold is released and the actual charge recorded — both under keys
-unique to the job, so re-deliveries and retries never move credits twice.
+unique to the job, so re-deliveries and retries never move credits twice. The charge
+never exceeds the hold: work that was not paid for is never served.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.billing.allowance import free_pages_left
-from shared.billing.ledger import record_entry
-from shared.errors import InsufficientCredits
+from shared.billing.ledger import balance, record_entry, shortfall, take_credits
 from shared.tenants.models import Tenant
 
 
 def place_hold(session: Session, *, tenant_id: str, job_id: str, credits: int) -> None:
     """Reserve `credits` for a job, or refuse with 402; the row lock makes this race-free."""
-    reserved = session.execute(
-        update(Tenant)
-        .where(Tenant.id == tenant_id, Tenant.credits_balance >= credits)
-        .values(credits_balance=Tenant.credits_balance - credits)
-        .returning(Tenant.credits_balance)
-    ).first()
-    if reserved is None:
-        available = session.scalar(select(Tenant.credits_balance).where(Tenant.id == tenant_id))
-        raise InsufficientCredits(
-            f"Not enough credits: this request needs {credits}, the balance is {available or 0}.",
-            credits_required=credits, credits_balance=available or 0,
-        )
+    if not take_credits(session, tenant_id=tenant_id, credits=credits):
+        raise shortfall(session, tenant_id, f"this request needs {credits}", credits)
     record_entry(session, tenant_id=tenant_id, kind="hold", amount=-credits,
                  entry_key=f"hold:{job_id}", job_id=job_id, apply_to_balance=False)
+
+
+def raise_hold(session: Session, *, tenant_id: str, job_id: str, held: int, credits: int,
+               pages: int) -> int:
+    """Raise a job's hold from `held` to `credits`, the price of its real `pages`; return the
+    new hold, or refuse with 402 when the balance can't cover the difference.
+
+    The caller holds the job's row lock, so a concurrent cancel releases the raised hold.
+    """
+    extra = credits - held
+    if extra <= 0:
+        return held
+    if not take_credits(session, tenant_id=tenant_id, credits=extra):
+        needs = f"this document has {pages} pages and needs {credits}"
+        raise shortfall(session, tenant_id, needs, credits, held=held)
+    record_entry(session, tenant_id=tenant_id, kind="hold", amount=-extra,
+                 entry_key=f"hold:{job_id}:{credits}", job_id=job_id, apply_to_balance=False)
+    return credits
+
+
+def require_credits(session: Session, tenant_id: str, *, what: str) -> None:
+    """402 unless the tenant has a positive balance: free work is still only for payers."""
+    if balance(session, tenant_id) <= 0:
+        raise shortfall(session, tenant_id, f"{what} needs a positive balance", 1)
 
 
 def settle_job(
@@ -50,22 +66,22 @@ def settle_job(
     """Release the job's hold and, with `price` (credits for N billable pages), charge
     the job; return what was charged.
 
-    Pages still inside the monthly free allowance are not billed. A charge above the
-    hold (the estimate was low) is capped at what the balance can pay, so a balance
-    never goes below zero.
+    Pages still inside the monthly free allowance are not billed. The charge is never more
+    than the hold: the worker raised the hold to the real pages before keeping a result
+    (`raise_hold`), so the cap only guards against a price that changed in between.
     """
     # Lock the tenant row before the ledger inserts take their foreign-key share locks on
     # it; taking the row lock after them deadlocks two workers settling for one tenant.
-    available = session.scalar(
-        select(Tenant.credits_balance).where(Tenant.id == tenant_id).with_for_update(key_share=True)
-    ) or 0
+    session.execute(
+        select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+    )
     if held:
         record_entry(session, tenant_id=tenant_id, kind="release", amount=held,
                      entry_key=f"release:{job_id}", job_id=job_id)
     if price is None:
         return 0
     billable = pages - min(pages, free_pages_left(session, tenant_id))
-    charged = max(0, min(price(billable) if billable else 0, available + held))
+    charged = max(0, min(price(billable) if billable else 0, held))
     record_entry(session, tenant_id=tenant_id, kind="charge", amount=-charged,
                  entry_key=f"charge:{job_id}", job_id=job_id, operation=operation, mode=mode,
                  pages=pages)

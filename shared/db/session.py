@@ -31,6 +31,8 @@ def get_engine() -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        # Errors and logs show statements, never the values bound to them (keys, names, files).
+        hide_parameters=True,
         pool_timeout=settings.db_pool_timeout_s,
         connect_args={"connect_timeout": settings.db_connect_timeout_s},
     )

@@ -11,8 +11,10 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.errors import BadRequest, InvalidFile, UnsupportedFileType
+from shared.errors import BadRequest, InvalidFile, QuarryError, UnsupportedFileType
 from shared.files.archives import ArchiveLimits, check_archive
+from shared.files.eml import MAX_NESTING, Attachment, message_attachments
+from shared.files.failures import reading
 from shared.files.images import check_image
 from shared.files.kinds import (
     BY_NAME,
@@ -45,9 +47,13 @@ class FileInfo:
 
 
 def inspect_file(data: bytes, file_name: str, content_type: str | None) -> FileInfo:
-    """Detect the type from the bytes, check it against the claims, and check its integrity."""
+    """Detect the type from the bytes, check it against the claims, and check its integrity.
+
+    Whatever a parser raises on the way is the documented 400 or 413 (`reading`).
+    """
     kind = detect_file_type(data, file_name, content_type)
-    return FileInfo(kind=kind, pages=_checked_pages(data, kind, get_settings()))
+    with reading(kind):
+        return FileInfo(kind=kind, pages=_checked_pages(data, kind, get_settings()))
 
 
 def detect_file_type(data: bytes, file_name: str, content_type: str | None) -> str:
@@ -84,18 +90,45 @@ def _checked_pages(data: bytes, kind: str, settings: Settings) -> int:
         return check_image(data, kind, settings.max_image_pixels, settings.max_pages)
     if kind in OFFICE_KINDS:
         return _office_pages(data, kind, settings)
+    if kind == "eml":
+        pages = _message_pages(data, settings, depth=0)
+        check_page_count(pages, settings.max_pages)
+        return pages
     return 1
+
+
+def _message_pages(data: bytes, settings: Settings, *, depth: int) -> int:
+    """An e-mail's page plus its attachments' pages, as the converter will produce them."""
+    return 1 + sum(_attachment_pages(attachment, settings, depth=depth + 1)
+                   for attachment in message_attachments(data))
+
+
+def _attachment_pages(attachment: Attachment, settings: Settings, *, depth: int) -> int:
+    try:
+        kind = detect_file_type(attachment.data, attachment.file_name, attachment.content_type)
+        if kind != "eml":
+            with reading(kind):
+                return _checked_pages(attachment.data, kind, settings)
+        return _message_pages(attachment.data, settings, depth=depth) if depth < MAX_NESTING else 1
+    except QuarryError:
+        return 1  # the converter keeps a note page for an attachment it cannot read
 
 
 def _office_pages(data: bytes, kind: str, settings: Settings) -> int:
     limits = ArchiveLimits(max_entries=settings.max_archive_entries,
                            max_uncompressed_bytes=settings.max_archive_uncompressed_bytes,
-                           max_ratio=settings.max_archive_compression_ratio)
+                           max_ratio=settings.max_archive_compression_ratio,
+                           max_xml_part_bytes=settings.max_office_xml_part_bytes)
     try:
-        names = check_archive(data, limits)
+        names = check_archive(data, limits, streamed=lambda name: _streamed_part(kind, name))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InvalidFile(signature_message(BY_NAME[kind])) from exc
     pattern = {"pptx": _SLIDE, "xlsx": _SHEET}.get(kind)
     pages = max(1, sum(1 for name in names if pattern.match(name))) if pattern else 1
     check_page_count(pages, settings.max_pages)
     return pages
+
+
+def _streamed_part(kind: str, name: str) -> bool:
+    """openpyxl reads worksheets as a stream in read-only mode (and stops at its row cap)."""
+    return kind == "xlsx" and _SHEET.match(name) is not None

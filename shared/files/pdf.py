@@ -7,9 +7,10 @@ from typing import Any
 import pymupdf
 
 from shared.errors import InvalidFile
+from shared.files.failures import CORRUPTED_PDF, reading
 from shared.files.limits import check_page_count
 
-CORRUPTED = "Corrupted or invalid PDF file structure."
+CORRUPTED = CORRUPTED_PDF
 PASSWORD_PROTECTED = "Password protected PDFs are not supported."
 
 
@@ -21,7 +22,7 @@ def check_pdf(data: bytes, max_pages: int) -> int:
     A file MuPDF had to repair is accepted only if every page still parses.
     """
     document = open_pdf(data)
-    with document:
+    with document, reading("pdf"):
         if document.needs_pass or document.is_encrypted or (document.metadata or {}).get("encryption"):
             raise InvalidFile(PASSWORD_PROTECTED)
         pages = int(document.page_count)
@@ -29,21 +30,12 @@ def check_pdf(data: bytes, max_pages: int) -> int:
             raise InvalidFile(CORRUPTED)
         check_page_count(pages, max_pages)
         if document.is_repaired:
-            _check_every_page_parses(document)
+            for page in document:
+                page.get_text("text")
         return pages
 
 
 def open_pdf(data: bytes) -> Any:
     """Open PDF bytes with PyMuPDF; unreadable ones become the documented 400."""
-    try:
+    with reading("pdf"):
         return pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
-    except Exception as exc:  # PyMuPDF raises several types for broken files
-        raise InvalidFile(CORRUPTED) from exc
-
-
-def _check_every_page_parses(document: Any) -> None:
-    try:
-        for page in document:
-            page.get_text("text")
-    except Exception as exc:
-        raise InvalidFile(CORRUPTED) from exc

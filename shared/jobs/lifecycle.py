@@ -17,6 +17,8 @@ import psutil
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared.billing.pricing import credits_for
+from shared.billing.service import raise_hold
 from shared.clock import utcnow
 from shared.jobs.models import Job
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
@@ -85,6 +87,22 @@ def extend_lease(session: Session, claim: Claim, *, seconds: float) -> None:
                Job.claimed_by == claim.claimed_by, Job.attempts == claim.attempt)
         .values(lease_expires_at=utcnow() + timedelta(seconds=seconds))
     )
+
+
+def cover_pages(session: Session, claim: Claim, pages: int) -> None:
+    """Raise the job's hold to the price of `pages`, its real count, or refuse with 402.
+
+    Called once the count is known (before converting, and again before the outcome is
+    written), so no work past what the balance covers is done or kept. A claim that no
+    longer holds the job changes nothing: its outcome will not be written either.
+    """
+    job = held_job(session, claim, lock=True)
+    if job is None:
+        return
+    credits = credits_for(job.operation, job.options, pages)
+    job.held_credits = raise_hold(session, tenant_id=job.tenant_id, job_id=job.id,
+                                  held=job.held_credits, credits=credits, pages=pages)
+    session.flush()
 
 
 def _holder_is_alive(claimed_by: str | None) -> bool:

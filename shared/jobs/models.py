@@ -21,6 +21,8 @@ class Upload(Base):
     file_name: Mapped[str] = mapped_column(String(500))
     content_type: Mapped[str | None] = mapped_column(String(200), default=None)
     size: Mapped[int | None] = mapped_column(default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The bytes' hash when first stored or read; jobs refuse bytes that differ (S3 PUTs)."""
     uploaded_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = created_at_column()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.clock import isoformat
 from shared.errors import BadRequest
@@ -16,18 +16,55 @@ from shared.sealing import seal
 ExtractMode = Literal["fast", "standard", "robust"]
 ConversionMode = Literal["default", "fast"]
 
+# Field bounds, declared once: the JSON models and the multipart forms use the same ones,
+# so the OpenAPI document tells a client (and a fuzzer) what a request may hold.
+MAX_FILE_NAME = 500
+MAX_CONTENT_TYPE = 200
+MAX_URL = 2000
+MAX_TEXT = 500
+MAX_LLM_TOKENS = 200_000
+MAX_LLM_TEMPERATURE = 2.0
+MAX_LLM_RETRIES = 10
+MAX_WAIT_S = 3600.0
+
+
+def printable(value: str) -> str:
+    """Refuse control characters (NUL above all: the database cannot store it)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def file_name_value(value: str) -> str:
+    printable(value)
+    if value.strip() in ("", ".", ".."):
+        raise ValueError("is not a usable file name")
+    return value
+
+
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(printable)]
+Url = Annotated[str, Field(max_length=MAX_URL), AfterValidator(printable)]
+FileName = Annotated[str, Field(min_length=1, max_length=MAX_FILE_NAME),
+                     AfterValidator(file_name_value)]
+ContentType = Annotated[str, Field(max_length=MAX_CONTENT_TYPE), AfterValidator(printable)]
+LlmTokens = Annotated[int, Field(gt=0, le=MAX_LLM_TOKENS)]
+LlmTemperature = Annotated[float, Field(ge=0.0, le=MAX_LLM_TEMPERATURE, allow_inf_nan=False)]
+LlmRetries = Annotated[int, Field(ge=0, le=MAX_LLM_RETRIES)]
+# The configured `max_wait_s` (at most this) is checked where the wait starts.
+WaitSeconds = Annotated[float, Field(ge=0, le=MAX_WAIT_S, allow_inf_nan=False)]
+
 
 class ModelConfig(BaseModel):
     """A BYOK or server model in LiteLLM form (`openai/gpt-4o-mini`)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    provider_model: str | None = None
-    api_key: str | None = None
-    api_base: str | None = None
-    max_tokens: int | None = Field(default=None, gt=0, le=200_000)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    num_retries: int | None = Field(default=None, ge=0, le=10)
+    provider_model: Text | None = None
+    api_key: Text | None = None
+    api_base: Url | None = None
+    max_tokens: LlmTokens | None = None
+    temperature: LlmTemperature | None = None
+    num_retries: LlmRetries | None = None
 
     def to_options(self) -> dict[str, Any] | None:
         """Only a non-empty api_key counts as BYOK; the key is sealed before it is stored."""
@@ -73,39 +110,52 @@ def build_options(
 
 
 class PresignRequest(BaseModel):
-    file_name: str = Field(min_length=1, max_length=500)
-    content_type: str | None = None
-    size: int | None = Field(default=None, ge=0)
+    file_name: FileName
+    content_type: ContentType | None = None
+    size: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+def upload_names(file_name: str | None, content_type: str | None) -> tuple[str, str | None]:
+    """A multipart file's name and declared type, held to a presign request's rules."""
+    if content_type == "application/octet-stream":
+        content_type = None
+    try:
+        checked = PresignRequest(file_name=file_name or "document", content_type=content_type)
+    except ValidationError as exc:
+        problems = "; ".join(f"file {'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in exc.errors())
+        raise BadRequest(problems, code="invalid_request") from exc
+    return checked.file_name, checked.content_type
 
 
 class CanonicalRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     operation: Operation
-    file_uri: str
-    file_name: str | None = None
+    file_uri: Text
+    file_name: FileName | None = None
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
-    mode: str | None = None
-    conversion_mode: str | None = None
+    mode: Text | None = None
+    conversion_mode: Text | None = None
     allow_partial: bool = False
-    artifact_id: str | None = None
+    artifact_id: Text | None = None
     llm: ModelConfig | None = None
     ocr: ModelConfig | None = None
-    webhook_url: str | None = None
-    wait: float | None = None
+    webhook_url: Url | None = None
+    wait: WaitSeconds | None = None
     metadata: dict[str, Any] | None = None
 
 
 class OcrToMarkdownRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    tenant_id: str
-    file_uri: str
-    file_name: str | None = None
-    mode: str | None = None
+    tenant_id: Text
+    file_uri: Text
+    file_name: FileName | None = None
+    mode: Text | None = None
     ocr: ModelConfig | None = None
-    webhook_url: str | None = None
-    wait: float | None = None
+    webhook_url: Url | None = None
+    wait: WaitSeconds | None = None
     metadata: dict[str, Any] | None = None
 
 

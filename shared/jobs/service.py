@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,34 +44,39 @@ class JobRequest:
         })
 
 
+UploadSource = Callable[[Session], Upload]
+"""Finds or records the upload a new job reads (`resolve_file_uri`, `record_upload`)."""
+
+
 def submit_job(
     session: Session,
     *,
     tenant_id: str,
-    upload: Upload,
     request: JobRequest,
+    upload: UploadSource,
+    file_digest: str,
     idempotency_key: str | None = None,
-    file_digest: str = "",
 ) -> Job:
-    """Record a job and enqueue it after commit; a repeated idempotent call returns the first."""
-    request_hash = request.fingerprint(file_digest or upload.id)
+    """Record a job, hold its credits and enqueue it after commit.
+
+    What can refuse the call runs first, and `upload` is asked for the job's file only
+    when a new job is made: a repeated idempotent call returns the first job and records
+    nothing. A new file's bytes are the caller's to keep last (`keep_upload`).
+    """
+    request_hash = request.fingerprint(file_digest)
     vet_job_urls(request)
     if idempotency_key:
         existing = find_repeat(session, Job, tenant_id=tenant_id, key=idempotency_key,
                                request_hash=request_hash)
         if existing is not None:
             return existing
-    job = Job(
-        id=new_id("job"), tenant_id=tenant_id, operation=request.operation,
-        options=request.options, upload_id=upload.id, file_name=upload.file_name,
-        job_metadata=request.metadata, webhook_url=request.webhook_url,
-        idempotency_key=idempotency_key, request_hash=request_hash, enqueued_at=utcnow(),
-    )
     try:
         with session.begin_nested():
+            job = _new_job(tenant_id, request, upload(session), idempotency_key, request_hash)
             session.add(job)
     except IntegrityError:
-        # Another request with the same key won the race; answer as it did.
+        # Another request with the same key won the race; answer as it did. The savepoint
+        # took this call's upload row with it.
         existing = find_repeat(session, Job, tenant_id=tenant_id, key=idempotency_key or "",
                                request_hash=request_hash)
         if existing is None:
@@ -82,6 +88,16 @@ def submit_job(
     queue = request.queue
     after_commit(session, lambda: send_job(job_id, queue))
     return job
+
+
+def _new_job(tenant_id: str, request: JobRequest, upload: Upload, idempotency_key: str | None,
+             request_hash: str) -> Job:
+    return Job(
+        id=new_id("job"), tenant_id=tenant_id, operation=request.operation,
+        options=request.options, upload_id=upload.id, file_name=upload.file_name,
+        job_metadata=request.metadata, webhook_url=request.webhook_url,
+        idempotency_key=idempotency_key, request_hash=request_hash, enqueued_at=utcnow(),
+    )
 
 
 def vet_job_urls(request: JobRequest) -> None:
@@ -145,13 +161,16 @@ def cancel_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
         if job.status == JobStatus.CANCELED:
             return job
         raise Conflict(f"Job already finished with status {job.status}.")
-    canceled = session.execute(
+    # The hold as the UPDATE found it: a worker may have raised it to the real page count.
+    held = session.scalar(
         update(Job)
         .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
         .values(status=JobStatus.CANCELED, finished_at=utcnow(),
                 cost={"credits_used": 0, "pages": 0})
+        .returning(Job.held_credits)
+        .execution_options(synchronize_session=False)
     )
-    if getattr(canceled, "rowcount", 0):
-        settle_job(session, tenant_id=tenant_id, job_id=job_id, held=job.held_credits, price=None)
+    if held is not None:
+        settle_job(session, tenant_id=tenant_id, job_id=job_id, held=held, price=None)
     session.refresh(job)
     return job

@@ -1,14 +1,24 @@
-"""Uploads: presigned (client PUTs the bytes) or direct (multipart through the API)."""
+"""Uploads: presigned (client PUTs the bytes) or direct (multipart through the API).
+
+An upload is written once. The local backend's signed PUT refuses a second write (409
+`upload_exists`); an S3 presigned URL cannot be revoked, so the SHA-256 of the bytes is
+pinned when they are first stored or read, and a job that later finds other bytes fails
+with 409 `upload_changed` instead of reading them.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
-from shared.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from shared.ids import new_id
 from shared.jobs.models import Upload
 from shared.settings import get_settings
@@ -16,6 +26,7 @@ from shared.storage.base import PresignedUpload
 from shared.storage.factory import get_storage
 
 FILE_URI_PREFIX = "quarry://uploads/"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,36 +76,99 @@ def presign_upload(
     return PresignedFile(upload=upload, presigned=presigned)
 
 
-def store_upload(
-    session: Session, *, tenant_id: str, file_name: str, content_type: str | None, data: bytes
-) -> Upload:
-    """Keep a file that came through the API (multipart) and record it."""
-    check_size(len(data))
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file sent through the API (multipart), not yet kept in storage."""
+
+    file_name: str
+    content_type: str | None
+    data: bytes
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def record_upload(session: Session, *, tenant_id: str, file: IncomingFile) -> Upload:
+    """Record a file that came through the API; its bytes are kept by `keep_upload`, last,
+    once everything that can refuse the call has passed."""
+    check_size(len(file.data))
     upload_id = new_id("upl")
     upload = Upload(
-        id=upload_id, tenant_id=tenant_id, file_name=file_name, content_type=content_type,
-        storage_key=_storage_key(tenant_id, upload_id, file_name), size=len(data),
-        uploaded_at=utcnow(),
+        id=upload_id, tenant_id=tenant_id, file_name=file.file_name,
+        content_type=file.content_type, size=len(file.data), sha256=file.sha256,
+        storage_key=_storage_key(tenant_id, upload_id, file.file_name),
     )
-    get_storage().put_bytes(upload.storage_key, data, content_type)
     session.add(upload)
     session.flush()
     return upload
 
 
+def keep_upload(session: Session, *, upload_id: str, file: IncomingFile) -> str | None:
+    """Store a recorded upload's bytes; the key written, or None when they already were (the
+    upload of an earlier, repeated call). Callers delete the key if their commit fails."""
+    upload = session.get_one(Upload, upload_id)
+    if upload.uploaded_at is not None:
+        return None
+    get_storage().put_bytes(upload.storage_key, file.data, upload.content_type)
+    upload.uploaded_at = utcnow()
+    session.flush()
+    return upload.storage_key
+
+
+def discard_kept(key: str | None) -> None:
+    """Delete bytes kept by a transaction that did not commit (no row will ever name them)."""
+    if key is None:
+        return
+    try:
+        get_storage().delete(key)
+    except Exception:  # noqa: BLE001 - the caller's own error matters; retention sweeps orphans
+        log.warning("could not delete %s; retention will", key, exc_info=True)
+
+
+def store_upload(
+    session: Session, *, tenant_id: str, file_name: str, content_type: str | None, data: bytes
+) -> Upload:
+    """Record and keep a file at once, for callers whose checks all ran before."""
+    file = IncomingFile(file_name, content_type, data)
+    upload = record_upload(session, tenant_id=tenant_id, file=file)
+    keep_upload(session, upload_id=upload.id, file=file)
+    return upload
+
+
 def receive_signed_put(session: Session, *, upload_id: str, data: bytes) -> Upload:
-    """The local backend's PUT target; the signature was checked by the caller."""
-    upload = session.get(Upload, upload_id)
+    """The local backend's PUT target (the signature was checked by the caller).
+
+    The first PUT keeps the bytes. A later one with other bytes is 409 `upload_exists`, so
+    no job's file changes under it; one with the same bytes (a client's retry after a lost
+    answer) is answered as the first was and writes nothing.
+    """
+    upload = session.scalars(select(Upload).where(Upload.id == upload_id).with_for_update()).first()
     if upload is None:
         raise NotFound("Upload not found.")
     if upload.expires_at is not None and upload.expires_at < utcnow():
         raise Forbidden("Upload URL has expired.")
+    digest = hashlib.sha256(data).hexdigest()
+    if upload.uploaded_at is not None:
+        if upload.sha256 == digest:
+            return upload
+        raise Conflict("This upload already has its file; presign a new upload for other bytes.",
+                       code="upload_exists")
     check_size(len(data))
     get_storage().put_bytes(upload.storage_key, data, upload.content_type)
-    upload.size = len(data)
-    upload.uploaded_at = utcnow()
+    upload.size, upload.sha256, upload.uploaded_at = len(data), digest, utcnow()
     session.flush()
     return upload
+
+
+def pin_upload(session: Session, *, upload_id: str, data: bytes) -> None:
+    """Pin `data` as the upload's bytes if none were pinned yet; 409 if other bytes were."""
+    digest = hashlib.sha256(data).hexdigest()
+    session.execute(update(Upload).where(Upload.id == upload_id, Upload.sha256.is_(None))
+                    .values(sha256=digest))
+    if session.scalar(select(Upload.sha256).where(Upload.id == upload_id)) != digest:
+        raise Conflict("The file behind this file_uri changed after it was first read; upload "
+                       "the new bytes with a new presigned URL.", code="upload_changed")
 
 
 def resolve_file_uri(session: Session, *, tenant_id: str, file_uri: str) -> Upload:

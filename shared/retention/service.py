@@ -3,14 +3,18 @@
 A purged job keeps its row (status, timestamps, cost, metadata, error) and its
 result is replaced by `{"purged": true, "purged_at": …}`, which the job view
 shows. An upload's file is deleted from storage once it is past retention and
-no unfinished job still needs it.
+no unfinished job still needs it. Objects under `<tenant>/uploads/` that no upload
+row names (bytes kept by a transaction that never committed) are deleted once they
+are older than `ORPHAN_GRACE`, which outlasts any transaction that could still commit.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,15 +25,19 @@ from shared.jobs.models import Job, Upload
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
 from shared.retention.models import PurgedUpload
 from shared.settings import get_settings
+from shared.storage.base import StoredObject
 from shared.storage.factory import get_storage
 
 log = logging.getLogger(__name__)
+ORPHAN_GRACE = timedelta(hours=1)
+ORPHAN_CHUNK = 500
 
 
 @dataclass(frozen=True)
 class PurgeReport:
     jobs: int
     uploads: int
+    orphans: int = 0
 
 
 def retention_cutoff() -> datetime:
@@ -40,7 +48,8 @@ def purge_expired(session: Session, *, limit: int | None = None) -> PurgeReport:
     limit = limit or get_settings().retention_batch_size
     cutoff = retention_cutoff()
     return PurgeReport(jobs=_purge_jobs(session, cutoff, limit),
-                       uploads=_purge_uploads(session, cutoff, limit))
+                       uploads=_purge_uploads(session, cutoff, limit),
+                       orphans=purge_orphans(session, limit=limit))
 
 
 def _purge_jobs(session: Session, cutoff: datetime, limit: int) -> int:
@@ -79,3 +88,46 @@ def _purge_uploads(session: Session, cutoff: datetime, limit: int) -> int:
                                                         for upload_id in purged])
                         .on_conflict_do_nothing())
     return len(purged)
+
+
+def purge_orphans(session: Session, *, limit: int) -> int:
+    """Delete up to `limit` upload objects older than the grace period that no row names."""
+    old_enough = utcnow() - ORPHAN_GRACE
+    objects = (item for item in get_storage().list_objects()
+               if _upload_id(item.key) and item.modified_at < old_enough)
+    deleted = 0
+    for chunk in _chunks(objects, ORPHAN_CHUNK):
+        for key in _orphans(session, [item.key for item in chunk]):
+            if deleted >= limit:
+                return deleted
+            deleted += _delete(key)
+    return deleted
+
+
+def _upload_id(key: str) -> str | None:
+    """The upload id in `<tenant>/uploads/<upload_id>/<name>`, None for other keys."""
+    parts = key.split("/")
+    return parts[2] if len(parts) >= 4 and parts[1] == "uploads" else None
+
+
+def _orphans(session: Session, keys: list[str]) -> list[str]:
+    """The keys no upload row has as its storage key."""
+    ids = {_upload_id(key) for key in keys}
+    named = set(session.scalars(select(Upload.storage_key).where(Upload.id.in_(ids))))
+    return [key for key in keys if key not in named]
+
+
+def _chunks(items: Iterable[StoredObject], size: int) -> Iterator[list[StoredObject]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _delete(key: str) -> int:
+    try:
+        get_storage().delete(key)
+    except Exception:  # noqa: BLE001 - one failing delete must not stop the rest
+        log.warning("could not delete orphan %s; next run retries", key, exc_info=True)
+        return 0
+    log.info("deleted orphan object %s", key)
+    return 1

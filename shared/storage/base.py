@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -12,6 +13,13 @@ class PresignedUpload:
     url: str
     expires_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    modified_at: datetime
+    """When the object was last written (UTC)."""
 
 
 class Storage(Protocol):
@@ -30,6 +38,10 @@ class Storage(Protocol):
         ...
 
     def delete(self, key: str) -> None: ...
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every stored object whose key starts with `prefix`, in no particular order."""
+        ...
 
     def check(self) -> None:
         """Raise if the backend is unreachable (readiness)."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 from shared.clock import utcnow
 from shared.errors import ServiceUnavailable
-from shared.storage.base import PresignedUpload
+from shared.storage.base import PresignedUpload, StoredObject
 from shared.storage.signing import sign_upload
 
 
@@ -59,6 +60,21 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        root = self.root.resolve()
+        for folder, _, names in os.walk(root):
+            for name in names:
+                path = Path(folder) / name
+                key = path.relative_to(root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    mtime = path.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # deleted while we walked
+                modified = datetime.fromtimestamp(mtime, UTC)
+                yield StoredObject(key=key, modified_at=modified)
 
     def check(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

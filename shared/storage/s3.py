@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, timedelta
 from typing import Any
 
 import boto3
@@ -11,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.clock import utcnow
 from shared.errors import StorageError
-from shared.storage.base import PresignedUpload
+from shared.storage.base import PresignedUpload, StoredObject
 
 
 class S3Storage:
@@ -71,6 +72,17 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix)
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    modified = item["LastModified"].astimezone(UTC)
+                    yield StoredObject(key=item["Key"], modified_at=modified)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError() from exc
 
     def check(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)

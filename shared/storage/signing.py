@@ -14,4 +14,5 @@ def sign_upload(upload_id: str, expires: int) -> str:
 
 
 def signature_is_valid(upload_id: str, expires: int, signature: str) -> bool:
-    return hmac.compare_digest(sign_upload(upload_id, expires), signature)
+    # As bytes: compare_digest refuses non-ASCII str, and a URL can carry anything.
+    return hmac.compare_digest(sign_upload(upload_id, expires).encode(), signature.encode())

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from shared.jobs.schemas import printable
+
+# Balances and ledger amounts are 32-bit integers in the database.
+MAX_CREDITS = 2**31 - 1
+Name = Annotated[str, AfterValidator(printable)]
 
 
 class MeOut(BaseModel):
@@ -13,8 +21,8 @@ class MeOut(BaseModel):
 
 
 class TenantCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    credits: int = Field(default=0, ge=0)
+    name: Name = Field(min_length=1, max_length=200)
+    credits: int = Field(default=0, ge=0, le=MAX_CREDITS)
 
 
 class TenantOut(BaseModel):
@@ -24,7 +32,7 @@ class TenantOut(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(default="", max_length=200)
+    name: Name = Field(default="", max_length=200)
     is_admin: bool = False
 
 
@@ -47,8 +55,8 @@ class KeyOut(BaseModel):
 
 
 class CreditTopUp(BaseModel):
-    amount: int
-    reason: str = Field(default="", max_length=500)
+    amount: int = Field(ge=-MAX_CREDITS, le=MAX_CREDITS)
+    reason: Name = Field(default="", max_length=500)
 
 
 class BalanceOut(BaseModel):

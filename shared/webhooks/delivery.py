@@ -7,6 +7,7 @@ the sweeper) finds the attempt not yet due and does nothing.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from shared.webhooks.service import FAILED, PENDING, SUCCEEDED
 from shared.webhooks.signing import signed_headers
 
 CLAIM_SLACK_S = 1.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,11 @@ def _post(prepared: PreparedAttempt) -> AttemptResult:
         return AttemptResult(started, elapsed(), error="Timed out.")
     except httpx.HTTPError as exc:
         return AttemptResult(started, elapsed(), error=f"Connection failed: {type(exc).__name__}.")
+    except Exception as exc:  # noqa: BLE001 - an attempt that cannot be made ends the delivery
+        # Retrying would fail the same way; left pending, the sweeper would resend it forever.
+        log.exception("webhook delivery %s could not be attempted", prepared.delivery_id)
+        return AttemptResult(started, elapsed(), permanent=True,
+                             error=f"The delivery could not be attempted: {type(exc).__name__}.")
     return AttemptResult(started, elapsed(), status_code=response.status_code,
                          excerpt=response.excerpt)
 

@@ -21,7 +21,7 @@ from worker.pipeline.convert.pdf import convert_pdf_range
 from worker.pipeline.document import document_to_json
 from worker.pipeline.ocr import page_reader_for
 from worker.pipeline.run import JobInput, conversion_request
-from worker.runner import RetryLater, load_input, settle
+from worker.runner import JobFile, RetryLater, load_input, read_job_file, settle
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def convert_part(claim: Claim, start: int, queue: str, *, retries: int) -> Retry
         if part is None or held_job(session, claim) is None:
             return None
         pages = PageRange(part.start, part.stop, part.storage_key)
-        job_input, storage_key = load_input(session, claim.job_id)
-    work = partial(_convert, claim, job_input, storage_key, pages, queue)
+        job_input, file = load_input(session, claim.job_id)
+    work = partial(_convert, claim, job_input, file, pages, queue)
     return settle(claim, job_input, time.perf_counter(), work, retry=retry_while(retries))
 
 
@@ -59,11 +59,11 @@ def retry_while(retries: int) -> Callable[[QuarryError], RetryLater | None]:
     return retry
 
 
-def _convert(claim: Claim, job_input: dict[str, Any], storage_key: str, pages: PageRange,
+def _convert(claim: Claim, job_input: dict[str, Any], file: JobFile, pages: PageRange,
              queue: str) -> None:
     vet_model_endpoints(job_input["options"])
     storage = get_storage()
-    data = storage.get_bytes(storage_key)
+    data = read_job_file(file)
     request = conversion_request(JobInput(**{**job_input, "data": data}))
     document = convert_pdf_range(data, pages.start, pages.stop, ocr=request.ocr,
                                  reader=page_reader_for(request.ocr, request.ocr_model))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from shared.db.session import after_commit, transaction
-from shared.files.checks import detect_file_type, inspect_file
-from shared.files.pdf import open_pdf
+from shared.files.checks import FileInfo
 from shared.jobs.lifecycle import Claim
 from shared.jobs.parts import plan_parts
 from shared.jobs.states import CONVERT_PART_TASK
@@ -15,22 +14,17 @@ from shared.settings import get_settings
 from worker.pipeline.run import JobInput, reads_twice
 
 
-def pages_to_split(job: JobInput) -> int:
+def pages_to_split(job: JobInput, info: FileInfo) -> int:
     """The page count of a PDF to convert in parts, or 0 to convert it in this process.
 
-    Only jobs that convert the file once are split: robust extraction (two readings)
-    stays whole.
+    `info` is the worker's own check of the file (parts skip `convert_document`, which
+    would run it). Only jobs that convert the file once are split: robust extraction (two
+    readings) stays whole.
     """
     threshold = get_settings().split_pages_threshold
-    if threshold <= 0 or reads_twice(job):
+    if threshold <= 0 or reads_twice(job) or info.kind != "pdf" or info.pages <= threshold:
         return 0
-    if detect_file_type(job.data, job.file_name, job.content_type) != "pdf":
-        return 0
-    with open_pdf(job.data) as pdf:
-        if pdf.page_count <= threshold:
-            return 0
-    # Parts skip `convert_document`, so the worker's own file checks run here instead.
-    return inspect_file(job.data, job.file_name, job.content_type).pages
+    return info.pages
 
 
 def send_parts(claim: Claim, *, page_count: int, queue: str) -> None:

@@ -85,6 +85,8 @@ class Document:
     pages: list[Page]
     file_type: str
     title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What was left out of an otherwise readable file (a damaged page), for the result's meta."""
 
     @property
     def plain_text(self) -> str:
@@ -130,7 +132,6 @@ def table_block(rows: list[list[str]], *, lines: list[Line] | None = None, has_h
                  table=Table(rows=rows, bbox=bbox, has_header=has_header))
 
 
-
 def document_to_json(document: Document) -> bytes:
     """The document as compact JSON that `document_from_json` reads back equal.
 
@@ -142,6 +143,7 @@ def document_to_json(document: Document) -> bytes:
     numbers: array[float] = array("d")
     pages = [_encode_page(page, numbers) for page in document.pages]
     body = {"file_type": document.file_type, "title": document.title, "pages": pages,
+            "warnings": document.warnings,
             "numbers": base64.b64encode(numbers.tobytes()).decode("ascii")}
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -152,7 +154,8 @@ def document_from_json(data: bytes) -> Document:
     numbers.frombytes(base64.b64decode(body["numbers"]))
     stream = iter(numbers.tolist())
     pages = [_decode_page(page, stream) for page in body["pages"]]
-    return Document(pages=pages, file_type=body["file_type"], title=body["title"])
+    return Document(pages=pages, file_type=body["file_type"], title=body["title"],
+                    warnings=body.get("warnings", []))
 
 
 def _encode_page(page: Page, numbers: array[float]) -> list[Any]:

@@ -89,6 +89,8 @@ def _to_markdown(document: Document, job: JobInput, started: float) -> PipelineR
         "engine": _engine(document, job.options), "file_type": document.file_type,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    if document.warnings:
+        meta["warnings"] = document.warnings
     payload = {"markdown": render_markdown(document), "plain_text": document.plain_text,
                "meta": meta}
     return PipelineResult(status="succeeded", payload=payload, pages=len(document.pages))

@@ -16,6 +16,7 @@ from shared.artifacts.service import (
 )
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
+from shared.files.failures import OutOfTime
 from shared.jobs.models import Upload
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
@@ -56,8 +57,8 @@ def execute_training(training_job_id: str) -> float | None:
     except QuarryError as exc:
         _fail(training_job_id, exc)
     except SoftTimeLimitExceeded:
-        _fail(training_job_id, QuarryError("Training exceeded the time limit; send fewer or "
-                                           "smaller examples.", code="processing_timeout"))
+        _fail(training_job_id, OutOfTime("Training exceeded the time limit; send fewer or "
+                                         "smaller examples."))
     except Exception:
         log.exception("training failed unexpectedly")
         _fail(training_job_id, QuarryError())

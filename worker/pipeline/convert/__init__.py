@@ -2,16 +2,20 @@
 
 `convert_document` is the single entry the pipeline calls. It re-runs the
 up-front file checks first: files uploaded by presigned URL never passed the
-API's, and a worker must not trust bytes it did not inspect.
+API's, and a worker must not trust bytes it did not inspect. Whatever a parser
+raises on a file that passed them becomes the documented 400 or 413 through the
+same mapping the checks use (`shared.files.failures.reading`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InvalidFile
 from shared.files.checks import inspect_file
+from shared.files.failures import reading
 from shared.files.kinds import IMAGE_KINDS
 from worker.pipeline.convert.delimited import convert_csv
 from worker.pipeline.convert.docx import convert_docx
@@ -51,7 +55,12 @@ def convert_document(request: ConversionRequest) -> Document:
 def _convert(data: bytes, file_name: str, content_type: str | None, ocr: str,
              reader: PageReader | None, depth: int, progress: Progress | None = None) -> Document:
     info = inspect_file(data, file_name, content_type)
-    kind = info.kind
+    with reading(info.kind):
+        return _parsed(data, info.kind, ocr, reader, depth, progress)
+
+
+def _parsed(data: bytes, kind: str, ocr: str, reader: PageReader | None, depth: int,
+            progress: Progress | None) -> Document:
     if kind == "pdf":
         return convert_pdf(data, ocr=ocr, reader=reader, progress=progress)
     if kind in IMAGE_KINDS:
@@ -61,17 +70,10 @@ def _convert(data: bytes, file_name: str, content_type: str | None, ocr: str,
             raise InvalidFile("E-mail attachments are nested too deeply.", code="nesting_too_deep")
         return convert_eml(data, lambda payload, name, media: _convert(
             payload, name, media, ocr, reader, depth + 1))
-    simple = {"docx": convert_docx, "xlsx": convert_xlsx, "pptx": convert_pptx, "csv": convert_csv,
-              "html": convert_html, "markdown": convert_markdown, "text": convert_text}
-    return _parsed(simple[kind], data, info.label)
+    return SIMPLE[kind](data)
 
 
-def _parsed(parse: Any, data: bytes, label: str) -> Document:
-    """Parser failures on a file that passed the checks mean a damaged file: a 400, not a 500."""
-    try:
-        document: Document = parse(data)
-    except (MemoryError, RecursionError):
-        raise
-    except Exception as exc:
-        raise InvalidFile(f"Corrupted or invalid {label} file.") from exc
-    return document
+SIMPLE: dict[str, Callable[[bytes], Document]] = {
+    "docx": convert_docx, "xlsx": convert_xlsx, "pptx": convert_pptx, "csv": convert_csv,
+    "html": convert_html, "markdown": convert_markdown, "text": convert_text,
+}

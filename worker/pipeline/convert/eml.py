@@ -9,9 +9,10 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
 from shared.errors import QuarryError
+from shared.files.failures import OutOfTime
 from worker.pipeline.convert.flow import FlowPage
 from worker.pipeline.convert.html import html_into
-from worker.pipeline.document import Document, Page
+from worker.pipeline.document import Document
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,10 @@ def convert_eml(data: bytes, convert_attachment: AttachmentConverter) -> Documen
         flow.add_text(subject, kind="heading", level=1)
     flow.add_text("\n".join(f"{name}: {message[name]}" for name in HEADERS if message.get(name)))
     _body(flow, message)
-    pages = [flow.page()]
+    document = Document(pages=[flow.page()], file_type="eml", title=subject or None)
     for part in message.iter_attachments():
-        pages += _attachment(part, len(pages) + 1, convert_attachment)
-    return Document(pages=pages, file_type="eml", title=subject or None)
+        _attachment(document, part, convert_attachment)
+    return document
 
 
 def _body(flow: FlowPage, message: EmailMessage) -> None:
@@ -47,24 +48,30 @@ def _body(flow: FlowPage, message: EmailMessage) -> None:
         flow.add_text(paragraph)
 
 
-def _attachment(part: EmailMessage, first_number: int,
-                convert_attachment: AttachmentConverter) -> list[Page]:
+def _attachment(document: Document, part: EmailMessage,
+                convert_attachment: AttachmentConverter) -> None:
+    """Add the attachment's pages to `document`, or a page saying why it was not converted."""
+    first_number = len(document.pages) + 1
     name = part.get_filename() or "attachment"
     payload = part.get_payload(decode=True)
     inner = part.get_payload()
     if isinstance(inner, list) and inner and isinstance(inner[0], Message):
         payload, name = inner[0].as_bytes(), part.get_filename() or "message.eml"
     if not isinstance(payload, bytes) or not payload:
-        return []
+        return
     try:
-        document = convert_attachment(payload, name, part.get_content_type())
+        attached = convert_attachment(payload, name, part.get_content_type())
     except QuarryError as exc:
+        if isinstance(exc, OutOfTime):
+            raise  # the job's time is spent: the other attachments cannot be converted either
         # One unreadable attachment must not cost the message its other content.
         log.info("attachment %s not converted: %s", name, exc.detail)
         flow = FlowPage(first_number, label=f"attachment: {name}")
         flow.add_text(f"Attachment {name} was not converted: {exc.detail}")
-        return [flow.page()]
-    for offset, page in enumerate(document.pages):
+        document.pages.append(flow.page())
+        return
+    for offset, page in enumerate(attached.pages):
         page.number = first_number + offset
         page.label = f"attachment: {name}" + (f" ({page.label})" if page.label else "")
-    return document.pages
+    document.pages += attached.pages
+    document.warnings += [f"Attachment {name}: {warning}" for warning in attached.warnings]

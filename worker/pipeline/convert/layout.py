@@ -30,9 +30,14 @@ def classify_blocks(document: Document) -> None:
         _split_lists(page)
         for block in page.blocks:
             if block.kind == "paragraph" and _is_heading_like(block, body):
-                block.kind, block.level = "heading", sizes.index(_size(block)) + 1
+                block.kind, block.level = "heading", _level(sizes, _size(block))
             elif block.kind == "paragraph" and _is_bold_title(block):
                 block.kind, block.level = "heading", min(len(sizes) + 1, 6)
+
+
+def _level(sizes: list[float], size: float) -> int:
+    """Levels by size among the five largest heading sizes; smaller ones share the fifth."""
+    return sizes.index(size) + 1 if size in sizes else len(sizes)
 
 
 def body_font_size(document: Document) -> float:

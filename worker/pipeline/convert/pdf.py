@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pymupdf
 
+from shared.errors import InvalidFile
+from shared.files.failures import CORRUPTED_PDF, is_damage
 from shared.files.pdf import open_pdf
 from shared.settings import get_settings
 from worker.pipeline.convert.layout import classify_blocks
@@ -33,13 +35,8 @@ def convert_pdf(data: bytes, *, ocr: str = "auto", reader: PageReader | None = N
                 progress: Progress | None = None) -> Document:
     """Convert every page; `ocr` is `auto`, `never` or `always` (see `ConversionRequest`)."""
     with open_pdf(data) as pdf:
-        pages = []
-        for page in pdf:
-            pages.append(_convert_page(page, ocr, reader))
-            if progress is not None:
-                progress(len(pages), pdf.page_count)
-        title = _title(pdf)
-    return _assembled(pages, title)
+        document = _convert_pages(pdf, range(pdf.page_count), ocr, reader, progress)
+    return _assembled(document)
 
 
 def convert_pdf_range(data: bytes, start: int, stop: int, *, ocr: str = "auto",
@@ -50,27 +47,48 @@ def convert_pdf_range(data: bytes, start: int, stop: int, *, ocr: str = "auto",
     put together with `join_pdf_ranges`, which does what `convert_pdf` does last.
     """
     with open_pdf(data) as pdf:
-        pages = [_convert_page(pdf[index], ocr, reader)
-                 for index in range(start, min(stop, pdf.page_count))]
-        title = _title(pdf)
-    return Document(pages=pages, file_type="pdf", title=title)
+        return _convert_pages(pdf, range(start, min(stop, pdf.page_count)), ocr, reader, None)
 
 
 def join_pdf_ranges(ranges: list[Document]) -> Document:
     """One document from ranges in page order, classified as `convert_pdf` classifies."""
     pages = [page for part in ranges for page in part.pages]
-    return _assembled(pages, ranges[0].title if ranges else None)
+    warnings = [warning for part in ranges for warning in part.warnings]
+    title = ranges[0].title if ranges else None
+    return _assembled(Document(pages=pages, file_type="pdf", title=title, warnings=warnings))
 
 
-def _assembled(pages: list[Page], title: str | None) -> Document:
-    document = Document(pages=pages, file_type="pdf", title=title)
+def _convert_pages(pdf: Any, numbers: range, ocr: str, reader: PageReader | None,
+                   progress: Progress | None) -> Document:
+    """The pages in `numbers` (0-based); a page that cannot be read is left out with a warning.
+
+    Only damage stays within its page: running out of time or memory, or a vision
+    model's error, still ends the conversion.
+    """
+    document = Document(pages=[], file_type="pdf", title=_title(pdf))
+    for done, index in enumerate(numbers, start=1):
+        try:
+            document.pages.append(_convert_page(pdf[index], ocr, reader))
+        except Exception as exc:
+            if not is_damage(exc):
+                raise
+            log.warning("page %d of a PDF left out: %s: %s", index + 1, type(exc).__name__, exc)
+            document.warnings.append(f"Page {index + 1} could not be read and was left out.")
+        if progress is not None:
+            progress(done, len(numbers))
+    return document
+
+
+def _assembled(document: Document) -> Document:
+    if not document.pages:  # the checks saw pages, but none of them could be read
+        raise InvalidFile(CORRUPTED_PDF)
     classify_blocks(document)
     return document
 
 
 def _title(pdf: Any) -> str | None:
-    title: str | None = (pdf.metadata or {}).get("title") or None
-    return title
+    title = (pdf.metadata or {}).get("title")
+    return title if isinstance(title, str) and title else None
 
 
 def _convert_page(page: Any, ocr: str, reader: PageReader | None) -> Page:

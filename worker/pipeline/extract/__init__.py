@@ -16,12 +16,12 @@ from shared.errors import BadRequest, SchemaValidationFailed
 from shared.extraction.schema import inline_refs
 from worker.pipeline.document import Document
 from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
-from worker.pipeline.extract.crosscheck import cross_check
+from worker.pipeline.extract.crosscheck import check_against_candidates, cross_check
 from worker.pipeline.extract.evidence import Evidence
 from worker.pipeline.extract.grounding import ground
 from worker.pipeline.extract.guidance import Guidance
 from worker.pipeline.extract.llm_engine import extract_with_llm
-from worker.pipeline.extract.local import extract_local
+from worker.pipeline.extract.local import candidate_evidence, extract_local
 from worker.pipeline.extract.payload import build_payload
 from worker.pipeline.extract.validate import drop_nulls, validation_errors
 from worker.pipeline.extract.values import coerce
@@ -53,7 +53,12 @@ def extract_document(
     disputes = None
     if alternate is not None:
         other = extract_local(alternate, inline_refs(schema), config) if model is None else None
-        disputes = cross_check(evidence, other, alternate)
+        disputes = []
+        if model is not None:
+            # The LLM's answer against the local engine's own evidence on the page it read.
+            own = candidate_evidence(document, inline_refs(schema), config)
+            disputes += check_against_candidates(evidence, own)
+        disputes += cross_check(evidence, other, alternate)
     result = {name: item.value for name, item in evidence.items()}
     errors = validation_errors(result, schema)
     if errors and not options.get("allow_partial"):

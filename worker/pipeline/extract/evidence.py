@@ -10,19 +10,30 @@ from worker.pipeline.document import BBox
 
 @dataclass
 class FieldEvidence:
-    """One top-level field's value, its confidence (0–1) and its location, when known."""
+    """One top-level field's value, its confidence (0–1) and its location, when known.
+
+    `basis` is the (concept, evidence features) a calibrated confidence was computed from,
+    kept so the benchmark can refit the map (`bench/extraction/fit_calibration.py`); it is
+    not shown. `check` is robust mode's comparison with the local engine's own reading of
+    the field, shown in the field's view.
+    """
 
     value: Any
     confidence: float
     page: int | None = None
     bbox: BBox | None = None
     source: str | None = None
+    basis: tuple[str, dict[str, float]] | None = None
+    check: dict[str, Any] | None = None
 
     def view(self) -> dict[str, Any]:
         """The field as the API's `fields` map shows it."""
-        return {"confidence": round(self.confidence, 3), "page": self.page,
-                "bbox": [round(v, 1) for v in self.bbox] if self.bbox else None,
-                "source": self.source}
+        shown: dict[str, Any] = {
+            "confidence": round(self.confidence, 3), "page": self.page,
+            "bbox": [round(v, 1) for v in self.bbox] if self.bbox else None, "source": self.source}
+        if self.check is not None:
+            shown["check"] = self.check
+        return shown
 
 
 Evidence = dict[str, FieldEvidence]

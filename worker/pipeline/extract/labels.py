@@ -77,11 +77,12 @@ def concept_of(phrase: str, config: LocalConfig) -> str | None:
     tokens = phrase_tokens(phrase, config)
     if not tokens:
         return None
-    for concept in config.synonyms:
-        if tokens == phrase_tokens(concept.replace("_", " "), config):
+    table = _synonym_table(config)
+    for concept, (name, _) in table.items():
+        if tokens == name:
             return concept
-    for concept, phrases in config.synonyms.items():
-        if any(tokens == phrase_tokens(p, config) for p in phrases):
+    for concept, (_, phrases) in table.items():
+        if tokens in phrases:
             return concept
     return None
 
@@ -89,12 +90,25 @@ def concept_of(phrase: str, config: LocalConfig) -> str | None:
 def concepts_in(text: str, config: LocalConfig) -> list[str]:
     """Concepts whose multi-word phrases occur in free text (a field's description)."""
     words = " " + " ".join(phrase_tokens(text, config)) + " "
-    hits = []
-    for concept, phrases in config.synonyms.items():
-        if any(len(p.split()) > 1 and f" {' '.join(phrase_tokens(p, config))} " in words
-               for p in phrases):
-            hits.append(concept)
-    return hits
+    return [concept for concept, (_, phrases) in _synonym_table(config).items()
+            if any(len(p) > 1 and f" {' '.join(p)} " in words for p in phrases)]
+
+
+def _synonym_table(config: LocalConfig) -> dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]]:
+    """Per concept: its own name and its synonym phrases as tokens, computed once per config
+    (labels are compared for every cell of every page)."""
+    cached = _TABLES.get(id(config))
+    if cached is None or cached[0] is not config:
+        table = {concept: (phrase_tokens(concept.replace("_", " "), config),
+                           [phrase_tokens(p, config) for p in phrases])
+                 for concept, phrases in config.synonyms.items()}
+        if len(_TABLES) > 64:  # trained configs come and go in a long-lived worker
+            _TABLES.clear()
+        cached = _TABLES[id(config)] = (config, table)
+    return cached[1]
+
+
+_TABLES: dict[int, tuple[LocalConfig, dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]]]] = {}
 
 
 def known_label_phrases(config: LocalConfig) -> set[tuple[str, ...]]:

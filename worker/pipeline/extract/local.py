@@ -12,7 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from worker.pipeline.document import Document
+from worker.pipeline.document import Document, Page
+from worker.pipeline.extract.candidates import (
+    Candidate,
+    address_signal,
+    currency_candidate,
+    date_candidates,
+    is_name,
+    number_candidates,
+    parties,
+    party_address,
+    party_name,
+    total_candidates,
+)
 from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
 from worker.pipeline.extract.evidence import Evidence, FieldEvidence, union_bbox
 from worker.pipeline.extract.fallbacks import first_date, top_of_page_name, value_anywhere
@@ -25,6 +37,7 @@ from worker.pipeline.extract.labels import (
     split_name,
 )
 from worker.pipeline.extract.layout import Cell, Row, overlaps_x
+from worker.pipeline.extract.reading import Reading, read_document
 from worker.pipeline.extract.tables import extract_line_items
 from worker.pipeline.extract.values import parse_value, schema_type
 
@@ -45,16 +58,40 @@ def extract_local(document: Document, schema: dict[str, Any],
                   config: LocalConfig = DEFAULT_CONFIG) -> Evidence:
     """Every schema property the document yields, with value, confidence and location."""
     pages = index_document(document, config)
+    reading = read_document(pages, config.day_first)
     found: Evidence = {}
     for name, spec in (schema.get("properties") or {}).items():
-        evidence = extract_property(pages, name, spec if isinstance(spec, dict) else {}, config)
+        evidence = extract_property(pages, name, spec if isinstance(spec, dict) else {}, config,
+                                    reading=reading)
         if evidence is not None:
             found[name] = evidence
     return found
 
 
+def candidate_evidence(document: Document, schema: dict[str, Any],
+                       config: LocalConfig = DEFAULT_CONFIG) -> Evidence:
+    """The best whole-page candidate for each top-level field that names a known concept,
+    with its calibrated confidence: the engine's own reading, to check another engine by."""
+    pages = index_document(document, config)
+    reading = read_document(pages, config.day_first)
+    found: Evidence = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        concept = next((a.concept for a in _aliases(name, spec, config, "") if a.concept), None)
+        if concept not in _RESOLVERS:
+            continue
+        kind = _RESOLVERS[concept]
+        if kind != schema_type(spec) and not (kind == "date" and spec.get("format") == "date"):
+            continue
+        best = _best_candidate(reading, concept)
+        if best is not None and best.features:
+            found[name] = best.evidence("date" if concept == "invoice_date" else concept)
+    return found
+
+
 def extract_property(pages: list[PageIndex], name: str, spec: dict[str, Any],
-                     config: LocalConfig, prefix: str = "") -> FieldEvidence | None:
+                     config: LocalConfig, prefix: str = "",
+                     reading: Reading | None = None) -> FieldEvidence | None:
     kind = schema_type(spec)
     if kind == "array":
         items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
@@ -62,16 +99,16 @@ def extract_property(pages: list[PageIndex], name: str, spec: dict[str, Any],
             return extract_line_items(pages, items, config)
         return None
     if kind == "object" and isinstance(spec.get("properties"), dict):
-        return _extract_object(pages, name, spec, config)
-    return find_scalar(pages, name, spec, config, prefix)
+        return _extract_object(pages, name, spec, config, reading)
+    return find_scalar(pages, name, spec, config, prefix, reading)
 
 
 def _extract_object(pages: list[PageIndex], name: str, spec: dict[str, Any],
-                    config: LocalConfig) -> FieldEvidence | None:
+                    config: LocalConfig, reading: Reading | None) -> FieldEvidence | None:
     children = {}
     for child, child_spec in spec["properties"].items():
         found = extract_property(pages, child, child_spec if isinstance(child_spec, dict) else {},
-                                 config, prefix=name)
+                                 config, prefix=name, reading=reading)
         if found is not None:
             children[child] = found
     if not children:
@@ -83,10 +120,22 @@ def _extract_object(pages: list[PageIndex], name: str, spec: dict[str, Any],
 
 
 def find_scalar(pages: list[PageIndex], name: str, spec: dict[str, Any], config: LocalConfig,
-                prefix: str = "") -> FieldEvidence | None:
-    """The best labelled value for one leaf field, or a configured fallback."""
+                prefix: str = "", reading: Reading | None = None) -> FieldEvidence | None:
+    """The best value for one leaf field: whole-page candidates for known concepts, else the
+    best labelled value, else a configured fallback."""
     aliases = _aliases(name, spec, config, prefix)
     concept = next((a.concept for a in aliases if a.concept), None)
+    labelled = _labelled(pages, aliases, spec, config, concept)
+    if reading is not None and concept in _RESOLVERS and not prefix:
+        return _from_reading(pages, reading, concept, spec, labelled, config,
+                             name in config.field_aliases)
+    if labelled is not None and labelled.confidence >= config.min_score:
+        return labelled
+    return _fallback(pages, spec, concept, config)
+
+
+def _labelled(pages: list[PageIndex], aliases: list[Alias], spec: dict[str, Any],
+              config: LocalConfig, concept: str | None) -> FieldEvidence | None:
     prefer_last = concept in config.prefer_last
     best: FieldEvidence | None = None
     for index in pages:
@@ -95,9 +144,69 @@ def find_scalar(pages: list[PageIndex], name: str, spec: dict[str, Any], config:
                 if best is None or evidence.confidence > best.confidence + 1e-9 or (
                         prefer_last and abs(evidence.confidence - best.confidence) < 1e-9):
                     best = evidence
-    if best is not None and best.confidence >= config.min_score:
-        return best
-    return _fallback(pages, spec, concept, config)
+    return best
+
+
+def _from_reading(pages: list[PageIndex], reading: Reading, concept: str, spec: dict[str, Any],
+                  labelled: FieldEvidence | None, config: LocalConfig,
+                  learned: bool) -> FieldEvidence | None:
+    """The best whole-page candidate; a value next to the field's own (or learned) label wins
+    where the page's evidence is only positional (names, addresses)."""
+    kind = _RESOLVERS[concept]
+    if kind != schema_type(spec) and not (kind == "date" and spec.get("format") == "date"):
+        return labelled
+    strong = labelled is not None and labelled.confidence >= 0.85
+    if labelled is not None and (learned or (strong and _plausible(concept, labelled.value))):
+        return labelled
+    best = _best_candidate(reading, concept)
+    if best is None and concept == "vendor_name" and pages:
+        return _letterhead(pages[0].page, config)
+    if best is None:
+        return labelled if labelled is not None and labelled.confidence >= 0.6 else None
+    return best.evidence("date" if concept == "invoice_date" else concept)
+
+
+def _letterhead(page: Page, config: LocalConfig) -> FieldEvidence | None:
+    """The top-of-page name, only when its type is larger than the page's body text."""
+    found = top_of_page_name(page, config)
+    sizes = sorted(line.font_size for line in page.lines())
+    if found is None or not sizes:
+        return None
+    line = next((ln for ln in page.lines() if ln.bbox == found.bbox), None)
+    return found if line is not None and line.font_size > sizes[len(sizes) // 2] * 1.15 else None
+
+
+def _plausible(concept: str, value: Any) -> bool:
+    """A labelled name or address that reads as one ("Company No: 123-X" is neither)."""
+    text = str(value)
+    if concept == "vendor_name":
+        return is_name(text)
+    return concept == "address" and address_signal(text) and ":" not in text
+
+
+def _best_candidate(reading: Reading, concept: str) -> Candidate | None:
+    if concept == "total":
+        found = total_candidates(reading)
+    elif concept in ("date", "invoice_date"):
+        found = date_candidates(reading, concept)
+    elif concept == "invoice_number":
+        found = number_candidates(reading)
+    elif concept == "currency":
+        single = currency_candidate(reading)
+        found = [single] if single else []
+    else:
+        ranked = parties(reading)
+        if not ranked:
+            return None
+        if concept == "vendor_name":
+            return party_name(ranked[0])
+        return party_address(ranked[0])
+    return max(found, key=lambda c: c.score, default=None)
+
+
+# Concepts read from the whole page, and the JSON type each gives.
+_RESOLVERS = {"total": "number", "date": "date", "invoice_date": "date", "invoice_number": "string",
+              "currency": "string", "vendor_name": "string", "address": "string"}
 
 
 def _aliases(name: str, spec: dict[str, Any], config: LocalConfig, prefix: str) -> list[Alias]:

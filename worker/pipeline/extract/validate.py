@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-
-_FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+from shared.extraction.validation import validation_problems
 
 
 def validation_errors(result: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     """Human-readable problems (`total: 'abc' is not of type 'number'`); empty when valid."""
-    validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
-    errors = sorted(validator.iter_errors(result), key=lambda e: (list(map(str, e.path)), e.message))
+    problems = validation_problems(schema, result)
+    errors = sorted(problems, key=lambda e: (list(map(str, e.path)), e.message))
     return [f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors]
 
 

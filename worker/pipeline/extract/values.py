@@ -22,10 +22,13 @@ _MONTHS = {name: index for index, names in enumerate(
      ("aug", "august", "aout", "août"), ("sep", "sept", "september"),
      ("oct", "october", "okt", "oktober"), ("nov", "november"), ("dec", "december", "dez", "dezember")],
     start=1) for name in names}
-_ISO = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})\b")
-_NAMED_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?[\s\-.]+([A-Za-zäéû]{3,9})\.?,?[\s\-.]+(\d{4})\b")
-_NAMED_MDY = re.compile(r"\b([A-Za-zäéû]{3,9})\.?[\s\-.]+(\d{1,2})(?:st|nd|rd|th)?,?[\s\-.]+(\d{4})\b")
+# No boundary after the day or year: OCR glues a date to the next word ("2015-02-022015-02-02").
+_ISO = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:(?!\d)|(?=\d{4}[-/.]\d))")
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})([-/.])(\d{1,2})\2(19\d{2}|20\d{2}|\d{2})")
+_NAMED_DMY = re.compile(
+    r"(?<!\d)(\d{1,2})(?:st|nd|rd|th)?[\s\-.]*([A-Za-zäéû]{3,9})\.?,?[\s\-.]*(\d{4}|\d{2})(?!\d)")
+_NAMED_MDY = re.compile(
+    r"\b([A-Za-zäéû]{3,9})\.?[\s\-.]*(\d{1,2})(?:st|nd|rd|th)?(?:,\s*|[\s\-.]+)(\d{4})\b")
 _TRUE = {"yes", "y", "true", "paid", "x", "[x]", "☑", "☒", "✓", "✔", "checked", "on", "1", "ja", "oui"}
 _FALSE = {"no", "n", "false", "unpaid", "[ ]", "☐", "unchecked", "off", "0", "nein", "non", "none"}
 
@@ -68,7 +71,9 @@ def parse_integer(raw: str) -> int | None:
 def parse_date(raw: str, *, day_first: bool = False) -> str | None:
     """A date as ISO 8601 (YYYY-MM-DD); `day_first` settles 03/04/2024 when nothing else does."""
     if match := _ISO.search(raw):
-        return _iso(int(match[1]), int(match[2]), int(match[3]))
+        year, middle, last = int(match[1]), int(match[2]), int(match[3])
+        # 2015-30-01: some software writes year-day-month.
+        return _iso(year, middle, last) or _iso(year, last, middle)
     if match := _NUMERIC_DATE.search(raw):
         first, second, year = int(match[1]), int(match[3]), _year(match[4])
         dotted = match[2] == "."  # 15.03.2024 is day-first wherever it is written
@@ -78,7 +83,7 @@ def parse_date(raw: str, *, day_first: bool = False) -> str | None:
     if match := _NAMED_DMY.search(raw):
         month = _MONTHS.get(match[2].lower().rstrip("."))
         if month:
-            return _iso(int(match[3]), month, int(match[1]))
+            return _iso(_year(match[3]), month, int(match[1]))
     if match := _NAMED_MDY.search(raw):
         month = _MONTHS.get(match[1].lower().rstrip("."))
         if month:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import threading
@@ -11,8 +12,15 @@ from typing import Any
 
 from shared.errors import BadRequest, UpstreamError
 from shared.metrics import LLM_CALLS, LLM_TOKENS
+from shared.net.outbound import GuardedTransport, outbound_client, trusting_host_of
+from shared.settings import get_settings
 from worker.pipeline.llm.config import LLMConfig
-from worker.pipeline.llm.errors import is_retryable, retry_after_s, scrub, to_quarry_error
+from worker.pipeline.llm.errors import (
+    is_retryable,
+    provider_reason,
+    retry_after_s,
+    to_quarry_error,
+)
 
 # Before LiteLLM is imported anywhere: its import would otherwise fetch a cost map over the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -20,6 +28,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
 _MAX_BACKOFF_S = 30.0
+PROVIDER_URL_FIELD = "The provider URL"
 _import_lock = threading.Lock()
 
 
@@ -46,7 +55,8 @@ def complete_text(config: LLMConfig, messages: list[Message],
     attempt = 0
     while True:
         try:
-            response = litellm.completion(**kwargs)
+            with trusting_host_of(None if config.byok else config.api_base):
+                response = litellm.completion(**kwargs)
             text = _reply_text(response, config)
             _count_call(config, "ok", response)
             return text
@@ -58,9 +68,11 @@ def complete_text(config: LLMConfig, messages: list[Message],
                 attempt += 1
                 delay = _backoff(config, attempt, exc)
                 log.warning("LLM call retry %d/%d in %.1fs: %s", attempt, config.num_retries,
-                            delay, scrub(str(exc), config.secrets))
+                            delay, provider_reason(exc, config.secrets))
                 time.sleep(delay)
                 continue
+            log.warning("LLM call failed (%s): %s", config.model,
+                        provider_reason(exc, config.secrets))
             raise to_quarry_error(exc, model=config.model, api_base=config.api_base,
                                   secrets=config.secrets) from None
 
@@ -147,6 +159,23 @@ def _litellm() -> Any:
     with _import_lock:
         import litellm
 
-        litellm.suppress_debug_info = True
-        litellm.drop_params = True
+        _configure(litellm)
     return litellm
+
+
+@functools.cache
+def _configure(litellm: Any) -> None:
+    litellm.suppress_debug_info = True
+    litellm.drop_params = True
+    _route_through_guard(litellm)
+
+
+def _route_through_guard(litellm: Any) -> None:
+    """Every provider request, and each redirect hop, connects only to a vetted address."""
+    from litellm.llms.custom_httpx.http_handler import HTTPHandler
+
+    client = outbound_client(field=PROVIDER_URL_FIELD, timeout_s=get_settings().llm_timeout_s,
+                             follow_redirects=True)
+    litellm.client_session = client  # the OpenAI SDK path: openai/, azure/, compatible bases
+    litellm.sync_transport = GuardedTransport(field=PROVIDER_URL_FIELD)  # LiteLLM's own handler
+    litellm.module_level_client = HTTPHandler(client=client)  # its helpers (image URL fetches)

@@ -1,4 +1,4 @@
-"""Provider failures → Quarry errors with the provider's reason and never the key.
+"""Provider failures → Quarry errors: a fixed reason and the status, never the provider's words.
 
 Choices (documented in docs/extraction.md): an unknown or unsupported model is the
 client's mistake (400 `invalid_model`); a rejected key, a timeout, an unreachable
@@ -9,9 +9,11 @@ with their own codes, because Quarry's 401 means *Quarry's* key was refused.
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Any
 
 from shared.errors import BadRequest, QuarryError, UpstreamError
+from shared.net.ssrf import UnsafeUrl
 
 _MAX_REASON = 300
 # Key-looking tokens (sk-…, sk-ant-…, AIza…, long hex/base64 runs) are masked even when they
@@ -68,26 +70,70 @@ def retry_after_s(exc: Exception) -> float | None:
 
 def to_quarry_error(exc: Exception, *, model: str, api_base: str | None,
                     secrets: list[str]) -> QuarryError:
-    """The client-facing error for a failed provider call."""
+    """The client-facing error for a failed provider call: a fixed phrase and the HTTP status.
+
+    The provider's own words (and whatever a redirect target answered) stay in the worker's
+    log: a client-chosen `api_base` must not turn Quarry into a proxy that reads responses back.
+    """
     from litellm import exceptions as litellm
 
-    reason = scrub(_reason(exc), secrets)
-    where = f" at {api_base}" if api_base else ""
+    where = f" at {scrub(api_base, secrets)}" if api_base else ""
+    status, note = _status(exc), _status_note(exc)
+    if refused_by_guard(exc):
+        return UnsafeUrl(f"The LLM provider{where} sent the request on to an address that is "
+                         f"not allowed ({model}).")
     if isinstance(exc, litellm.Timeout):
         return UpstreamError(f"The LLM provider{where} did not answer in time ({model}).",
                              code="llm_timeout")
     if is_connection_failure(exc):
-        return UpstreamError(f"Could not reach the LLM provider{where} ({model}): {reason}",
+        return UpstreamError(f"Could not reach the LLM provider{where} ({model}).",
                              code="llm_unreachable")
-    if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
-        return UpstreamError(f"The LLM provider rejected the API key for {model}: {reason}",
+    # LiteLLM maps some statuses by the provider's wording; the status decides as well.
+    if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or (
+            status in (401, 403)):
+        return UpstreamError(f"The LLM provider rejected the API key for {model}{note}.",
                              code="llm_authentication_failed")
-    if isinstance(exc, litellm.NotFoundError) or _is_unknown_model(exc):
-        return BadRequest(f"Unknown or unsupported model {model!r}: {reason}", code="invalid_model")
-    if isinstance(exc, litellm.RateLimitError):
-        return UpstreamError(f"The LLM provider kept rate-limiting {model}: {reason}",
+    if isinstance(exc, litellm.NotFoundError) or status == 404 or _is_unknown_model(exc):
+        return BadRequest(f"Unknown or unsupported model {model!r}{note}.", code="invalid_model")
+    if isinstance(exc, litellm.RateLimitError) or status == 429:
+        return UpstreamError(f"The LLM provider kept rate-limiting {model}{note}.",
                              code="llm_rate_limited")
-    return UpstreamError(f"The LLM provider failed for {model}: {reason}", code="llm_provider_error")
+    return UpstreamError(f"The LLM provider failed for {model}{note}.", code="llm_provider_error")
+
+
+def refused_by_guard(exc: BaseException) -> bool:
+    """Whether the outbound guard refused a connection somewhere under `exc` (e.g. a redirect).
+
+    LiteLLM and the OpenAI SDK wrap it in their own errors; it stays in the exception chain.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UnsafeUrl):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def provider_reason(exc: Exception, secrets: list[str]) -> str:
+    """The provider's own words, scrubbed: for the worker's log only."""
+    return scrub(_reason(exc), secrets)
+
+
+def _status(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _status_note(exc: Exception) -> str:
+    status = _status(exc)
+    if status is None:
+        return ""
+    try:
+        return f" (HTTP {status} {HTTPStatus(status).phrase})"
+    except ValueError:
+        return f" (HTTP {status})"
 
 
 def _is_unknown_model(exc: Exception) -> bool:

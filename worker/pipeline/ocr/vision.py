@@ -1,4 +1,5 @@
-"""Page transcription by a vision LLM (BYOK `ocr_*` model) through the worker's LiteLLM client.
+"""Page transcription by a vision LLM (BYOK `ocr_*` model) through the worker's LiteLLM client
+(whose every request and redirect hop goes through the outbound guard, `shared.net.outbound`).
 
 The model sees the rendered page and answers in markdown, which is read back
 into the document model. Its words have layout-flow boxes, not measured ones.
