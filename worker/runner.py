@@ -22,8 +22,10 @@ from shared.jobs.events import publish_job_done
 from shared.jobs.lifecycle import (
     Busy,
     Claim,
+    JobStopped,
     claim_job,
     cover_pages,
+    held_job,
     record_outcome,
     record_progress,
     release_for_retry,
@@ -91,6 +93,9 @@ def settle(claim: Claim, job_input: dict[str, Any], started: float,
         outcome = work()
         if outcome is not None:
             cover(claim, outcome.pages)
+    except JobStopped:
+        _observe(job_input, "canceled", started, 0, 0)
+        return None
     except TRANSIENT as exc:
         later = retry(exc)
         if later is not None:
@@ -120,7 +125,9 @@ def _process(claim: Claim, job_input: dict[str, Any], file: JobFile,
              queue: str) -> PipelineResult | None:
     vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
     data = read_job_file(file)
-    job = JobInput(**{**job_input, "data": data}, progress=ProgressReporter(claim))
+    watch = JobWatch(claim)
+    job = JobInput(**{**job_input, "data": data}, progress=watch.progress,
+                   checkpoint=watch.checkpoint)
     # Count the pages (attachments included) and hold their price before any conversion.
     info = inspect_file(data, job.file_name, job.content_type)
     cover(claim, info.pages)
@@ -151,19 +158,38 @@ def _observe(job_input: dict[str, Any], status: str, started: float, pages: int,
                 time.perf_counter() - started, pages, credits)
 
 
-class ProgressReporter:
-    """Writes pages done/total to the job at most once a second, so polling shows progress."""
+class JobWatch:
+    """Writes pages done/total to the job so polling shows progress, and stops the work
+    (`JobStopped`) once the claim no longer holds the job, so a canceled job frees its
+    worker within a page. Both at most once a second: one small UPDATE or SELECT."""
 
     def __init__(self, claim: Claim, interval_s: float = 1.0) -> None:
         self.claim, self.interval_s, self.last = claim, interval_s, 0.0
 
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last < self.interval_s and done < total:
+    def progress(self, done: int, total: int) -> None:
+        """Told after each converted page."""
+        if not self._due() and done < total:
             return
-        self.last = now
         with transaction() as session:
-            record_progress(session, self.claim, done=done, total=total)
+            held = record_progress(session, self.claim, done=done, total=total)
+        if not held:
+            raise JobStopped()
+
+    def checkpoint(self) -> None:
+        """Called between steps, and between pages whose progress is not shown."""
+        if not self._due():
+            return
+        with transaction() as session:
+            held = held_job(session, self.claim) is not None
+        if not held:
+            raise JobStopped()
+
+    def _due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.interval_s:
+            return False
+        self.last = now
+        return True
 
 
 def load_input(session: Session, job_id: str) -> tuple[dict[str, Any], JobFile]:

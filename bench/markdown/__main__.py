@@ -1,4 +1,7 @@
-"""Run the to-markdown benchmark: `python -m bench.markdown`.
+"""Run the to-markdown benchmark: `python -m bench.markdown [PATH…]`.
+
+With paths: real files with a reference markdown, see `bench.markdown.real`.
+Without:
 
 Quarry (the pipeline functions, in process), pymupdf4llm and markitdown convert
 the same files in one run. Reported: similarity to the committed reference
@@ -126,6 +129,11 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 1:  # real files with a reference, side by side
+        from bench.markdown.real import run
+
+        run([Path(arg) for arg in sys.argv[1:]])
+        return
     header = ["", *TOOLS]
     quarry(DATA / "report.pdf")  # warm imports and the OCR model outside the timings
     _safe(pymupdf4llm, DATA / "report.pdf")

@@ -1,9 +1,9 @@
 """What trained pipelines do: accept training input, run bookkeeping, resolve artifacts.
 
-Training is free in this version: no credits are held or charged for a training job
-(its examples are evaluated by the local engine on our workers, and by an LLM when the
-request brought a BYOK model or the server has a default one). Extractions that use the
-resulting artifact are billed like any other extraction.
+A training job is billed like extraction of its examples' pages in its mode: the pages are
+held at submission (402 when the balance cannot cover them) and charged when it succeeds
+(`shared.billing.service.settle_training`). Extractions that use the resulting artifact are
+billed like any other extraction.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from shared.artifacts.models import Artifact, TrainingJob
 from shared.artifacts.queue import send_training_job
+from shared.billing.pricing import training_credits
+from shared.billing.service import place_hold
 from shared.clock import utcnow
 from shared.db.session import after_commit, transaction
 from shared.errors import BadRequest, NotFound
@@ -67,9 +69,14 @@ def create_training_job(session: Session, *, tenant_id: str, request: TrainingIn
     for index, example in enumerate(request.examples):
         check_label(schema, example.expected, index)
     options = training_options(request.llm)
+    job_id = new_id("trn")
+    pages = _checked_pages(session, tenant_id, request.examples)
+    # Held before any file is kept: a 402 stores nothing.
+    place_hold(session, tenant_id=tenant_id, job_id=job_id,
+               credits=training_credits(mode, options, pages))
     uploads = _example_uploads(session, tenant_id, request.examples)
     job = TrainingJob(
-        id=new_id("trn"), tenant_id=tenant_id, name=(request.name or "").strip() or "pipeline",
+        id=job_id, tenant_id=tenant_id, name=(request.name or "").strip() or "pipeline",
         schema=schema, mode=mode, status=JobStatus.QUEUED.value,
         progress={"stage": "queued", "done": 0, "total": 0}, options=options,
         examples=[{"upload_id": upload.id, "file_name": upload.file_name, "expected": ex.expected}
@@ -77,7 +84,6 @@ def create_training_job(session: Session, *, tenant_id: str, request: TrainingIn
     )
     session.add(job)
     session.flush()
-    job_id = job.id
     after_commit(session, lambda: send_training_job(job_id))
     return job
 
@@ -136,22 +142,29 @@ def check_label(schema: dict[str, Any], expected: Any, index: int) -> None:
                          f"{', '.join(unknown)}.", code="invalid_label")
 
 
-def _example_uploads(session: Session, tenant_id: str, examples: list[ExampleInput]) -> list[Upload]:
-    """Every file checked first (unreadable → 400, nothing kept), then stored or resolved."""
+def _checked_pages(session: Session, tenant_id: str, examples: list[ExampleInput]) -> int:
+    """Every file checked (unreadable → 400, nothing kept); their pages, as billed."""
+    pages = 0
     for index, example in enumerate(examples):
         try:
             if example.data is not None:
                 check_size(len(example.data))
-                inspect_file(example.data, example.file_name, example.content_type)
+                info = inspect_file(example.data, example.file_name, example.content_type)
             elif example.file_uri:
                 upload = resolve_file_uri(session, tenant_id=tenant_id, file_uri=example.file_uri)
-                inspect_file(get_storage().get_bytes(upload.storage_key), upload.file_name,
-                             upload.content_type)
+                info = inspect_file(get_storage().get_bytes(upload.storage_key), upload.file_name,
+                                    upload.content_type)
             else:
                 raise BadRequest("Each example needs a file (multipart) or a file_uri.")
         except BadRequest as exc:
             raise type(exc)(f"examples[{index}] ({example.file_name}): {exc.detail}",
                             code=exc.code) from exc
+        pages += info.pages
+    return pages
+
+
+def _example_uploads(session: Session, tenant_id: str, examples: list[ExampleInput]) -> list[Upload]:
+    """The checked files, stored (multipart) or resolved (`file_uri`)."""
     return [resolve_file_uri(session, tenant_id=tenant_id, file_uri=ex.file_uri)
             if ex.data is None and ex.file_uri else
             store_upload(session, tenant_id=tenant_id, file_name=ex.file_name,

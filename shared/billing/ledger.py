@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -95,3 +95,10 @@ def shortfall(session: Session, tenant_id: str, needs: str, credits: int,
 def balance(session: Session, tenant_id: str) -> int:
     value = session.scalar(select(Tenant.credits_balance).where(Tenant.id == tenant_id))
     return int(value or 0)
+
+
+def held_for(session: Session, job_id: str) -> int:
+    """The credits held for `job_id` by its hold entries (for work whose row keeps no hold)."""
+    held = session.scalar(select(func.coalesce(func.sum(-LedgerEntry.amount), 0))
+                          .where(LedgerEntry.job_id == job_id, LedgerEntry.kind == "hold"))
+    return int(held or 0)

@@ -29,3 +29,14 @@ def credits_for(operation: str, options: dict[str, Any], pages: int) -> int:
     if options.get("byok"):
         total = -(-total * get_settings().byok_rate_percent // 100)
     return total
+
+
+TRAINING = "training"
+"""The ledger's `operation` for a training job's charge."""
+
+
+def training_credits(mode: str, options: dict[str, Any], pages: int) -> int:
+    """A training job reads and extracts every page of its examples: priced as extraction in
+    its mode (BYOK rate when the request brought its own model key)."""
+    byok = bool((options.get("llm") or {}).get("api_key_sealed"))
+    return credits_for(Operation.EXTRACT, {"mode": mode, "byok": byok}, pages)

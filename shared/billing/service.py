@@ -11,12 +11,15 @@ never exceeds the hold: work that was not paid for is never served.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.billing.allowance import free_pages_left
-from shared.billing.ledger import balance, record_entry, shortfall, take_credits
+from shared.billing.ledger import balance, held_for, record_entry, shortfall, take_credits
+from shared.billing.pricing import TRAINING, training_credits
 from shared.tenants.models import Tenant
 
 
@@ -86,3 +89,13 @@ def settle_job(
                  entry_key=f"charge:{job_id}", job_id=job_id, operation=operation, mode=mode,
                  pages=pages)
     return charged
+
+
+def settle_training(session: Session, *, tenant_id: str, training_job_id: str, mode: str,
+                    options: dict[str, Any], pages: int | None) -> int:
+    """Release a training job's hold and, when it finished (`pages` read), charge those pages
+    as extraction in its mode; a failed training job (`pages` None) is not charged."""
+    price = partial(training_credits, mode, options) if pages is not None else None
+    return settle_job(session, tenant_id=tenant_id, job_id=training_job_id,
+                      held=held_for(session, training_job_id), price=price, operation=TRAINING,
+                      mode=mode, pages=pages or 0)

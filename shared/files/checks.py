@@ -6,6 +6,7 @@ converting (files uploaded by presigned URL never passed the API).
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Callable
@@ -26,12 +27,15 @@ from shared.files.kinds import (
     kind_for_media_type,
 )
 from shared.files.limits import check_page_count
+from shared.files.msg import msg_attachments, read_message
 from shared.files.pdf import check_pdf
 from shared.files.sniff import looks_like_text, sniff_binary_kind, sniff_text_kind
 from shared.settings import Settings, get_settings
 
 _SLIDE = re.compile(r"^ppt/slides/slide\d+\.xml$")
 _SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+# OpenDocument keeps every sheet or slide in `content.xml`: one converted page each.
+_ODF_PAGES = {"ods": re.compile(rb"<table:table[\s>]"), "odp": re.compile(rb"<draw:page[\s>]")}
 
 
 @dataclass(frozen=True)
@@ -90,26 +94,30 @@ def _checked_pages(data: bytes, kind: str, settings: Settings) -> int:
         return check_image(data, kind, settings.max_image_pixels, settings.max_pages)
     if kind in OFFICE_KINDS:
         return _office_pages(data, kind, settings)
-    if kind == "eml":
-        pages = _message_pages(data, settings, depth=0)
+    if kind in ("eml", "msg"):
+        pages = _message_pages(data, settings, depth=0, kind=kind)
         check_page_count(pages, settings.max_pages)
         return pages
     return 1
 
 
-def _message_pages(data: bytes, settings: Settings, *, depth: int) -> int:
+def _message_pages(data: bytes, settings: Settings, *, depth: int, kind: str = "eml") -> int:
     """An e-mail's page plus its attachments' pages, as the converter will produce them."""
+    attachments = message_attachments(data) if kind == "eml" else msg_attachments(read_message(data))
     return 1 + sum(_attachment_pages(attachment, settings, depth=depth + 1)
-                   for attachment in message_attachments(data))
+                   for attachment in attachments)
 
 
 def _attachment_pages(attachment: Attachment, settings: Settings, *, depth: int) -> int:
     try:
         kind = detect_file_type(attachment.data, attachment.file_name, attachment.content_type)
-        if kind != "eml":
+        if kind not in ("eml", "msg"):
             with reading(kind):
                 return _checked_pages(attachment.data, kind, settings)
-        return _message_pages(attachment.data, settings, depth=depth) if depth < MAX_NESTING else 1
+        if depth >= MAX_NESTING:
+            return 1
+        with reading(kind):
+            return _message_pages(attachment.data, settings, depth=depth, kind=kind)
     except QuarryError:
         return 1  # the converter keeps a note page for an attachment it cannot read
 
@@ -125,6 +133,9 @@ def _office_pages(data: bytes, kind: str, settings: Settings) -> int:
         raise InvalidFile(signature_message(BY_NAME[kind])) from exc
     pattern = {"pptx": _SLIDE, "xlsx": _SHEET}.get(kind)
     pages = max(1, sum(1 for name in names if pattern.match(name))) if pattern else 1
+    if kind in _ODF_PAGES:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            pages = max(1, len(_ODF_PAGES[kind].findall(archive.read("content.xml"))))
     check_page_count(pages, settings.max_pages)
     return pages
 

@@ -35,6 +35,10 @@ KINDS: tuple[FileKind, ...] = (
              ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)),
     FileKind("pptx", "PPTX", (".pptx",),
              ("application/vnd.openxmlformats-officedocument.presentationml.presentation",)),
+    FileKind("odt", "ODT", (".odt",), ("application/vnd.oasis.opendocument.text",)),
+    FileKind("ods", "ODS", (".ods",), ("application/vnd.oasis.opendocument.spreadsheet",)),
+    FileKind("odp", "ODP", (".odp",), ("application/vnd.oasis.opendocument.presentation",)),
+    FileKind("msg", "MSG", (".msg",), ("application/vnd.ms-outlook", "application/x-msg")),
     FileKind("csv", "CSV", (".csv",), ("text/csv", "application/csv", "text/x-csv"), textual=True),
     FileKind("eml", "EML", (".eml",), ("message/rfc822",), textual=True),
     FileKind("html", "HTML", (".html", ".htm", ".xhtml"), ("text/html", "application/xhtml+xml"),
@@ -46,10 +50,11 @@ KINDS: tuple[FileKind, ...] = (
 
 BY_NAME = {kind.name: kind for kind in KINDS}
 IMAGE_KINDS = frozenset({"png", "jpeg", "tiff", "webp", "bmp", "gif"})
-OFFICE_KINDS = frozenset({"docx", "xlsx", "pptx"})
+OFFICE_KINDS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})
+"""ZIP packages: their archives are checked for bombs, their pages counted from their parts."""
 SUPPORTED_MESSAGE = (
     "Unsupported file type. Supported: PDF; images (PNG, JPEG, TIFF, WEBP, BMP, GIF); "
-    "DOCX, XLSX, PPTX; CSV; EML; HTML; plain text and markdown."
+    "DOCX, XLSX, PPTX; ODT, ODS, ODP; CSV; EML, MSG; HTML; plain text and markdown."
 )
 
 # Declared types that say nothing about the content: ignored rather than checked.

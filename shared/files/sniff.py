@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
+
+import olefile
 
 PDF_MAGIC = b"%PDF-"
 # Readers (Acrobat included) accept up to 1 KiB of junk before the PDF header.
@@ -13,6 +16,12 @@ TEXT_SAMPLE = 64 * 1024
 
 _OFFICE_PARTS = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"),
                  ("ppt/presentation.xml", "pptx"))
+# An OpenDocument package names its type in a first, stored entry called `mimetype`.
+_ODF_TYPES = {b"application/vnd.oasis.opendocument.text": "odt",
+              b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+              b"application/vnd.oasis.opendocument.presentation": "odp"}
+# Every Outlook message (and only one) keeps its property table at the root under this name.
+_MSG_PROPERTIES = "__properties_version1.0"
 _DIB_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _HEADER_LINE = re.compile(rb"^[A-Za-z0-9-]{2,40}:[ \t]")
@@ -24,7 +33,8 @@ def sniff_binary_kind(data: bytes) -> str | None:
     """The binary kind whose signature `data` carries, or None.
 
     Besides the supported kinds this may say `zip` (a ZIP that is no office
-    document) or `ole` (legacy Office or an encrypted OOXML package).
+    document) or `ole` (legacy Office or an encrypted OOXML package, but not an Outlook
+    message: that is `msg`).
     """
     head = data[:16]
     if data[:PDF_HEADER_WINDOW].find(PDF_MAGIC) != -1:
@@ -42,7 +52,7 @@ def sniff_binary_kind(data: bytes) -> str | None:
     if head[:2] == b"BM" and len(data) >= 18 and int.from_bytes(data[14:18], "little") in _DIB_HEADER_SIZES:
         return "bmp"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "ole"
+        return _ole_kind(data)
     if head[:4] == b"PK\x03\x04":
         return _office_kind(data)
     return None
@@ -52,13 +62,22 @@ def _office_kind(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+            if "[Content_Types].xml" in names:
+                return next((kind for part, kind in _OFFICE_PARTS if part in names), "zip")
+            entry = archive.getinfo("mimetype") if "mimetype" in names else None
+            if entry is not None and entry.file_size <= 100:
+                return _ODF_TYPES.get(archive.read(entry).strip(), "zip")
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error):
         return None  # truncated or damaged: its central directory cannot be read
-    if "[Content_Types].xml" in names:
-        for part, kind in _OFFICE_PARTS:
-            if part in names:
-                return kind
     return "zip"
+
+
+def _ole_kind(data: bytes) -> str:
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as container:
+            return "msg" if container.exists(_MSG_PROPERTIES) else "ole"
+    except (OSError, ValueError, IndexError, KeyError):
+        return "ole"  # a damaged container: no more can be told
 
 
 def looks_like_text(data: bytes) -> bool:

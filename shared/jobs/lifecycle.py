@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shared.billing.pricing import credits_for
 from shared.billing.service import raise_hold
 from shared.clock import utcnow
+from shared.errors import QuarryError
 from shared.jobs.models import Job
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
 from shared.settings import get_settings
@@ -36,6 +37,15 @@ class Claim:
     job_id: str
     attempt: int
     claimed_by: str
+
+
+class JobStopped(QuarryError):
+    """The claim no longer holds the job (canceled, or taken over by another delivery): the
+    work stops where it is and records nothing; whoever ended the job settled it."""
+
+    status_code = 409
+    code = "job_stopped"
+    default_detail = "The job was canceled or taken over."
 
 
 @dataclass(frozen=True)
@@ -150,12 +160,15 @@ def release_for_retry(session: Session, claim: Claim) -> None:
     )
 
 
-def record_progress(session: Session, claim: Claim, *, done: int, total: int) -> None:
-    session.execute(
+def record_progress(session: Session, claim: Claim, *, done: int, total: int) -> bool:
+    """Record pages done while `claim` holds the job; False once it does not (canceled)."""
+    written = session.execute(
         update(Job)
-        .where(Job.id == claim.job_id, Job.claimed_by == claim.claimed_by)
+        .where(Job.id == claim.job_id, Job.status == JobStatus.RUNNING,
+               Job.claimed_by == claim.claimed_by, Job.attempts == claim.attempt)
         .values(pages_done=done, pages_total=total)
     )
+    return bool(getattr(written, "rowcount", 0))
 
 
 def stale_job_ids(session: Session, *, queued_for_s: float, limit: int = 500) -> list[str]:

@@ -6,13 +6,14 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.billing.pricing import credits_for
+from shared.billing.pricing import credits_for, pricing_mode
 from shared.billing.service import place_hold, settle_job
 from shared.clock import utcnow
 from shared.db.session import after_commit
@@ -155,22 +156,23 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def cancel_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
-    """Cancel a job that has not finished; a running one stops before its result is kept."""
+    """Cancel a job that has not finished. A queued job gets its hold back; a running one
+    stops within a page (the worker checks between pages) and is charged the pages it
+    converted so far, at least one: its worker was busy for it."""
     job = get_job(session, tenant_id=tenant_id, job_id=job_id)
+    # Locked: a worker may be raising the hold or recording the outcome right now.
+    session.refresh(job, with_for_update=True)
     if job.status in TERMINAL_STATUSES:
         if job.status == JobStatus.CANCELED:
             return job
         raise Conflict(f"Job already finished with status {job.status}.")
-    # The hold as the UPDATE found it: a worker may have raised it to the real page count.
-    held = session.scalar(
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-        .values(status=JobStatus.CANCELED, finished_at=utcnow(),
-                cost={"credits_used": 0, "pages": 0})
-        .returning(Job.held_credits)
-        .execution_options(synchronize_session=False)
+    pages = max(job.pages_done or 0, 1) if job.status == JobStatus.RUNNING else 0
+    charged = settle_job(
+        session, tenant_id=tenant_id, job_id=job_id, held=job.held_credits,
+        price=partial(credits_for, job.operation, job.options) if pages else None,
+        operation=job.operation, mode=pricing_mode(job.operation, job.options), pages=pages,
     )
-    if held is not None:
-        settle_job(session, tenant_id=tenant_id, job_id=job_id, held=held, price=None)
-    session.refresh(job)
+    job.status, job.finished_at, job.lease_expires_at = JobStatus.CANCELED, utcnow(), None
+    job.cost = {"credits_used": charged, "pages": pages}
+    session.flush()
     return job

@@ -52,6 +52,9 @@ class Block:
     bbox: BBox | None = None
     level: int = 0
     table: Table | None = None
+    markdown: str | None = None
+    """The text with inline markdown (links, emphasis, images) where the format carries it;
+    the words keep the plain text."""
 
     @property
     def text(self) -> str:
@@ -174,7 +177,8 @@ def _encode_block(block: Block, numbers: array[float]) -> list[Any]:
         for word in line.words:
             numbers.extend((*word.bbox, word.confidence))
         lines.append([line.bold, [word.text for word in line.words]])
-    return [block.kind, block.level, has_box, table, lines]
+    encoded = [block.kind, block.level, has_box, table, lines]
+    return encoded if block.markdown is None else [*encoded, block.markdown]
 
 
 def _encode_box(box: BBox | None, numbers: array[float]) -> bool:
@@ -191,7 +195,7 @@ def _decode_page(data: list[Any], numbers: Iterator[float]) -> Page:
 
 
 def _decode_block(data: list[Any], numbers: Iterator[float]) -> Block:
-    kind, level, has_box, table, lines = data
+    kind, level, has_box, table, lines, *markdown = data
     bbox = _decode_box(has_box, numbers)
     decoded_table = None
     if table is not None:
@@ -205,7 +209,8 @@ def _decode_block(data: list[Any], numbers: Iterator[float]) -> Block:
         words = [Word(text, (x0, y0, x1, y1), confidence)
                  for text, x0, y0, x1, y1, confidence in zip(texts, n, n, n, n, n, strict=False)]
         decoded_lines.append(Line(words=words, bbox=line_box, font_size=font_size, bold=bold))
-    return Block(kind=kind, lines=decoded_lines, bbox=bbox, level=level, table=decoded_table)
+    return Block(kind=kind, lines=decoded_lines, bbox=bbox, level=level, table=decoded_table,
+                 markdown=markdown[0] if markdown else None)
 
 
 def _decode_box(present: bool, numbers: Iterator[float]) -> BBox | None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from shared.files.kinds import IMAGE_KINDS
 from worker.pipeline.document import Block, Document, Page, Table
 
 PAGE_SEPARATOR = "\n\n<!-- page {number} -->\n\n"
 MARGIN = 0.1
 """Share of the page height at the top and bottom where running headers and footers live."""
 MIN_REPEATS = 3
+PAGED_TYPES = frozenset({"pdf", *IMAGE_KINDS})
 _DIGITS = re.compile(r"\d+")
 _BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃·]\s*")
 _ORDERED = re.compile(r"^\d{1,3}[.)]\s")
@@ -34,8 +36,8 @@ def render_markdown(document: Document) -> str:
 
 def running_margins(document: Document) -> set[str]:
     """Normalised texts of margin blocks repeated on at least half the pages (and 3 of them)."""
-    if len(document.pages) < MIN_REPEATS:
-        return set()
+    if len(document.pages) < MIN_REPEATS or document.file_type not in PAGED_TYPES:
+        return set()  # sheets and slides have no margins: a heading on each is content
     seen: Counter[str] = Counter()
     for page in document.pages:
         seen.update({key for block in page.blocks if (key := _margin_key(page, block))})
@@ -73,7 +75,7 @@ def _render_block(block: Block) -> str:
         return render_table(block.table)
     if block.kind == "code":
         return "```\n" + "\n".join(line.text for line in block.lines) + "\n```"
-    text = " ".join(line.text for line in block.lines).strip()
+    text = (block.markdown or " ".join(line.text for line in block.lines)).strip()
     if not text:
         return ""
     if block.kind == "heading":

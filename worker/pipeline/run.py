@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -22,6 +23,9 @@ class JobInput:
     content_type: str | None
     options: dict[str, Any] = field(default_factory=dict)
     progress: Progress | None = None
+    """Told (pages done, pages total) as pages are converted; may raise to stop the job."""
+    checkpoint: Callable[[], None] | None = None
+    """Called between steps; raises to stop a job that was canceled."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,27 @@ def run_pipeline(job: JobInput) -> PipelineResult:
     if reads_twice(job):
         # Robust mode reads the document twice (text layer where present, and OCR of every
         # page) so that the extractor can cross-check the two readings.
-        document = convert_document(replace(request, ocr="auto", progress=None))
+        document = convert_document(replace(request, ocr="auto", progress=_checked_pages(job)))
+        _checkpoint(job)
         alternate = convert_document(request)
+        _checkpoint(job)
         return _extracted(document, job, alternate)
-    return complete_pipeline(convert_document(request), job, started)
+    document = convert_document(request)
+    _checkpoint(job)
+    return complete_pipeline(document, job, started)
+
+
+def _checkpoint(job: JobInput) -> None:
+    if job.checkpoint is not None:
+        job.checkpoint()
+
+
+def _checked_pages(job: JobInput) -> Progress | None:
+    """For a reading whose progress is not shown: only the stop check, between pages."""
+    checkpoint = job.checkpoint
+    if checkpoint is None:
+        return None
+    return lambda done, total: checkpoint()
 
 
 def conversion_request(job: JobInput) -> ConversionRequest:

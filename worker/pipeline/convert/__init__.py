@@ -22,6 +22,8 @@ from worker.pipeline.convert.docx import convert_docx
 from worker.pipeline.convert.eml import convert_eml
 from worker.pipeline.convert.html import convert_html
 from worker.pipeline.convert.image import convert_image
+from worker.pipeline.convert.msg import convert_msg
+from worker.pipeline.convert.odf import convert_odf
 from worker.pipeline.convert.pdf import Progress, convert_pdf
 from worker.pipeline.convert.pptx import convert_pptx
 from worker.pipeline.convert.text import convert_markdown, convert_text
@@ -65,10 +67,11 @@ def _parsed(data: bytes, kind: str, ocr: str, reader: PageReader | None, depth: 
         return convert_pdf(data, ocr=ocr, reader=reader, progress=progress)
     if kind in IMAGE_KINDS:
         return convert_image(data, kind, reader=reader)
-    if kind == "eml":
+    if kind in ("eml", "msg"):
         if depth >= MAX_NESTING:
             raise InvalidFile("E-mail attachments are nested too deeply.", code="nesting_too_deep")
-        return convert_eml(data, lambda payload, name, media: _convert(
+        convert_message = convert_eml if kind == "eml" else convert_msg
+        return convert_message(data, lambda payload, name, media: _convert(
             payload, name, media, ocr, reader, depth + 1))
     return SIMPLE[kind](data)
 
@@ -76,4 +79,6 @@ def _parsed(data: bytes, kind: str, ocr: str, reader: PageReader | None, depth: 
 SIMPLE: dict[str, Callable[[bytes], Document]] = {
     "docx": convert_docx, "xlsx": convert_xlsx, "pptx": convert_pptx, "csv": convert_csv,
     "html": convert_html, "markdown": convert_markdown, "text": convert_text,
+    "odt": lambda data: convert_odf(data, "odt"), "ods": lambda data: convert_odf(data, "ods"),
+    "odp": lambda data: convert_odf(data, "odp"),
 }

@@ -50,17 +50,21 @@ def _body(flow: FlowPage, message: EmailMessage) -> None:
 
 def _attachment(document: Document, part: EmailMessage,
                 convert_attachment: AttachmentConverter) -> None:
-    """Add the attachment's pages to `document`, or a page saying why it was not converted."""
-    first_number = len(document.pages) + 1
     name = part.get_filename() or "attachment"
     payload = part.get_payload(decode=True)
     inner = part.get_payload()
     if isinstance(inner, list) and inner and isinstance(inner[0], Message):
         payload, name = inner[0].as_bytes(), part.get_filename() or "message.eml"
-    if not isinstance(payload, bytes) or not payload:
-        return
+    if isinstance(payload, bytes) and payload:
+        add_attachment(document, payload, name, part.get_content_type(), convert_attachment)
+
+
+def add_attachment(document: Document, payload: bytes, name: str, content_type: str,
+                   convert_attachment: AttachmentConverter) -> None:
+    """Add the attachment's pages to `document`, or a page saying why it was not converted."""
+    first_number = len(document.pages) + 1
     try:
-        attached = convert_attachment(payload, name, part.get_content_type())
+        attached = convert_attachment(payload, name, content_type)
     except QuarryError as exc:
         if isinstance(exc, OutOfTime):
             raise  # the job's time is spent: the other attachments cannot be converted either

@@ -22,14 +22,16 @@ class FlowPage:
         self.blocks: list[Block] = []
         self._top = 0.0
 
-    def add_text(self, text: str, *, kind: BlockKind = "paragraph", level: int = 0) -> None:
+    def add_text(self, text: str, *, kind: BlockKind = "paragraph", level: int = 0,
+                 markdown: str | None = None) -> None:
         size = HEADING_SIZES.get(level, LINE_HEIGHT) if kind == "heading" else LINE_HEIGHT
         lines = [self._line(row, size) for row in text.splitlines() if row.strip()]
         if lines:
             bold = kind == "heading"
             for line in lines:
                 line.bold = bold
-            self.blocks.append(Block(kind=kind, lines=lines, bbox=_union(lines), level=level))
+            self.blocks.append(Block(kind=kind, lines=lines, bbox=_union(lines), level=level,
+                                     markdown=markdown))
             self._top += size * 0.5
 
     def add_table(self, rows: list[list[str]], *, has_header: bool = True) -> None:

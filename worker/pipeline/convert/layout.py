@@ -1,6 +1,7 @@
 """Headings and list items for documents whose structure is only visual (PDF, OCR).
 
-Headings: lines set clearly larger than the body text (the size that carries
+Headings: blocks the layout model calls titles or section headers, levelled by
+size among the others; and lines set clearly larger than the body text (the size that carries
 most characters), levelled by size; short all-bold lines a step below them.
 Lists: lines that open with a bullet glyph or an enumerator start an item.
 """
@@ -29,7 +30,10 @@ def classify_blocks(document: Document) -> None:
     for page in document.pages:
         _split_lists(page)
         for block in page.blocks:
-            if block.kind == "paragraph" and _is_heading_like(block, body):
+            if block.kind == "heading" and block.level == 0:  # the layout model's, unlevelled
+                block.level = _level(sizes, _size(block)) if _size(block) in sizes else \
+                    min(len(sizes) + 1, 6)
+            elif block.kind == "paragraph" and _is_heading_like(block, body):
                 block.kind, block.level = "heading", _level(sizes, _size(block))
             elif block.kind == "paragraph" and _is_bold_title(block):
                 block.kind, block.level = "heading", min(len(sizes) + 1, 6)

@@ -1,4 +1,8 @@
-"""PDF → Document: PyMuPDF's text layer (words, fonts, ruled tables), OCR where it is missing."""
+"""PDF → Document: PyMuPDF's text layer, its layout model where a page needs it, OCR where text is missing.
+
+`ocr="never"` (`conversion_mode=fast`) is the text layer alone, in content order:
+no layout model, no tables.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ from shared.files.failures import CORRUPTED_PDF, is_damage
 from shared.files.pdf import open_pdf
 from shared.settings import get_settings
 from worker.pipeline.convert.layout import classify_blocks
-from worker.pipeline.convert.pdf_tables import find_table_blocks, place_tables
-from worker.pipeline.document import Block, Document, Line, Page, Word
+from worker.pipeline.convert.pdf_layout import apply_layout, needs_layout
+from worker.pipeline.convert.pdf_text import text_layer_page
+from worker.pipeline.document import Document, Page
 from worker.pipeline.ocr import PageReader
 from worker.pipeline.ocr.engine import Gray
 
@@ -95,15 +100,16 @@ def _convert_page(page: Any, ocr: str, reader: PageReader | None) -> Page:
     started = time.perf_counter()
     limit = get_settings().page_time_limit_s
     text_page = page.get_textpage()
-    converted = _text_layer_page(page, text_page)
+    converted = text_layer_page(page, text_page)
     if reader is not None and _wants_reading(page, converted, ocr):
         image, scale = render_gray(page, get_settings().ocr_dpi)
         return reader.read(image, number=converted.number, scale=scale)
+    if ocr == "never" or not needs_layout(page, converted):
+        return converted  # `fast`, or a page the text layer describes fully
     if time.perf_counter() - started < limit:
-        tables = find_table_blocks(page, converted)
-        converted.blocks = place_tables(converted.blocks, tables)
+        apply_layout(page, converted)
     else:
-        log.warning("page %d over its time budget: table detection skipped", converted.number)
+        log.warning("page %d over its time budget: layout analysis skipped", converted.number)
     return converted
 
 
@@ -121,36 +127,6 @@ def _usable_chars(page: Page) -> int:
                if char.isalnum())
 
 
-def _text_layer_page(page: Any, text_page: Any) -> Page:
-    words_by_line: dict[tuple[int, int], list[Word]] = {}
-    for x0, y0, x1, y1, text, block_no, line_no, _ in page.get_text("words", textpage=text_page):
-        words_by_line.setdefault((block_no, line_no), []).append(Word(text, (x0, y0, x1, y1)))
-    fonts = _line_fonts(page, text_page)
-    blocks: dict[int, Block] = {}
-    for (block_no, line_no), words in words_by_line.items():
-        size, bold = fonts.get((block_no, line_no), (0.0, False))
-        line = Line(words=words, bbox=_union([w.bbox for w in words]), font_size=size, bold=bold)
-        blocks.setdefault(block_no, Block(kind="paragraph")).lines.append(line)
-    for block in blocks.values():
-        block.bbox = _union([line.bbox for line in block.lines])
-    rect = page.rect
-    return Page(number=page.number + 1, width=rect.width, height=rect.height,
-                blocks=list(blocks.values()))
-
-
-def _line_fonts(page: Any, text_page: Any) -> dict[tuple[int, int], tuple[float, bool]]:
-    fonts: dict[tuple[int, int], tuple[float, bool]] = {}
-    for block in page.get_text("dict", textpage=text_page)["blocks"]:
-        for line_no, line in enumerate(block.get("lines", [])):
-            spans = [span for span in line.get("spans", []) if span.get("text", "").strip()]
-            spans = spans or [{}]
-            size = max(float(span.get("size", 0.0)) for span in spans)
-            bold = all(int(span.get("flags", 0)) & 16 or "bold" in str(span.get("font", "")).lower()
-                       for span in spans)
-            fonts[(block["number"], line_no)] = (round(size, 1), bool(bold))
-    return fonts
-
-
 def render_gray(page: Any, dpi: int) -> tuple[Gray, float]:
     """The page as grayscale pixels, and the points-per-pixel scale of that rendering."""
     rect = page.rect
@@ -161,9 +137,3 @@ def render_gray(page: Any, dpi: int) -> tuple[Gray, float]:
     pixmap = page.get_pixmap(matrix=matrix, colorspace=pymupdf.csGRAY, alpha=False)
     image = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width)
     return image.copy(), 1 / zoom
-
-
-def _union(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))
-

@@ -1,5 +1,9 @@
 """PPTX → Document with python-pptx: one page per slide, shapes in reading order.
 
+The slide title is a heading; bulleted and numbered paragraphs are list items; runs
+keep their links and emphasis; pictures become placeholders with their alt text;
+merged table cells repeat their text; the speaker notes follow the slide's content.
+
 A shape python-pptx cannot read (a type it does not know, a damaged part) is
 skipped, and a slide that cannot be read at all is left out with a warning:
 the rest of the presentation still converts.
@@ -14,14 +18,18 @@ from typing import Any
 from pptx import Presentation
 from pptx.enum.shapes import PP_PLACEHOLDER
 from pptx.shapes.group import GroupShape
+from pptx.shapes.picture import Picture
+from pptx.text.text import _Run
 
 from shared.files.failures import is_damage
 from worker.pipeline.convert.flow import FlowPage
-from worker.pipeline.document import Document, Page
+from worker.pipeline.convert.inline import Inline, Style
+from worker.pipeline.document import BlockKind, Document, Page
 
 log = logging.getLogger(__name__)
 
 _TITLES = {PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE}
+_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 
 
 def convert_pptx(data: bytes) -> Document:
@@ -42,6 +50,11 @@ def _slide(number: int, slide: Any) -> Page:
     flow = FlowPage(number, label=f"slide {number}")
     for shape in _reading_order(slide.shapes):
         _shape(flow, shape)
+    notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
+    if notes is not None and notes.text.strip():
+        flow.add_text("Notes", kind="heading", level=3)
+        for paragraph in notes.paragraphs:
+            _runs(paragraph).into(flow)
     return flow.page()
 
 
@@ -63,15 +76,66 @@ def _read_shape(flow: FlowPage, shape: Any) -> None:
     if isinstance(shape, GroupShape):
         for child in _reading_order(shape.shapes):
             _shape(flow, child)
+    elif isinstance(shape, Picture):
+        inline = Inline()
+        inline.image(shape._element._nvXxPr.cNvPr.get("descr") or "")
+        inline.into(flow)
     elif getattr(shape, "has_table", False) and shape.has_table:
-        flow.add_table([[cell.text for cell in row.cells] for row in shape.table.rows])
+        flow.add_table(_table_rows(shape.table))
     elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
         if _is_title(shape):
-            flow.add_text(shape.text_frame.text, kind="heading", level=2)
+            _runs(*shape.text_frame.paragraphs, emphasis=False).into(flow, kind="heading", level=2)
             return
+        numbers: dict[int, int] = {}
         for paragraph in shape.text_frame.paragraphs:
-            text = "".join(run.text for run in paragraph.runs) or paragraph.text
-            flow.add_text(text, kind="list_item" if paragraph.level > 0 else "paragraph")
+            _paragraph(flow, paragraph, numbers)
+
+
+def _paragraph(flow: FlowPage, paragraph: Any, numbers: dict[int, int]) -> None:
+    """A paragraph; bulleted (`a:buChar`) or numbered (`a:buAutoNum`) ones are list items."""
+    properties = paragraph._p.pPr
+    level = paragraph.level
+    numbered = properties is not None and properties.find(f"{_A}buAutoNum") is not None
+    bulleted = properties is not None and properties.find(f"{_A}buChar") is not None
+    for deeper in [key for key in numbers if key > level]:
+        del numbers[deeper]
+    if numbered:
+        numbers[level] = numbers.get(level, 0) + 1
+    else:
+        numbers.pop(level, None)
+    kind: BlockKind = "list_item" if numbered or bulleted or level > 0 else "paragraph"
+    _runs(paragraph).into(flow, kind=kind, level=level,
+                          prefix=f"{numbers[level]}. " if numbered else "")
+
+
+def _runs(*paragraphs: Any, emphasis: bool = True) -> Inline:
+    """The paragraphs' runs, line breaks and fields as one inline text."""
+    inline = Inline()
+    for index, paragraph in enumerate(paragraphs):
+        if index:
+            inline.add("\n")
+        for child in paragraph._p.iterchildren(f"{_A}r", f"{_A}br", f"{_A}fld"):
+            if child.tag == f"{_A}br":
+                inline.add("\n")
+                continue
+            run = _Run(child, paragraph)
+            link = run.hyperlink.address if child.find(f"{_A}rPr/{_A}hlinkClick") is not None else None
+            inline.add(run.text, Style(bold=emphasis and bool(run.font.bold),
+                                       italic=emphasis and bool(run.font.italic), link=link or None))
+    return inline
+
+
+def _table_rows(table: Any) -> list[list[str]]:
+    """Cell texts by row; a merged cell's text in every cell it covers."""
+    rows = [[cell.text for cell in row.cells] for row in table.rows]
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            if cell.is_merge_origin:
+                for dr in range(cell.span_height):
+                    for dc in range(cell.span_width):
+                        if r + dr < len(rows) and c + dc < len(rows[r + dr]):
+                            rows[r + dr][c + dc] = cell.text
+    return rows
 
 
 def _is_title(shape: Any) -> bool:
