@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER = {"Retry-After": "1"}
 DEPENDENCY_DOWN = (OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError)
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              429: "rate_limited", 503: "service_unavailable"}
 
 
 def error_response(exc: QuarryError) -> JSONResponse:
@@ -33,9 +35,7 @@ def render_error(exc: Exception) -> JSONResponse:
     if isinstance(exc, QuarryError):
         return error_response(exc)
     if isinstance(exc, StarletteHTTPException):
-        code = HTTP_CODES.get(exc.status_code, "http_error")
-        return JSONResponse({"detail": str(exc.detail), "code": code},
-                            status_code=exc.status_code, headers=exc.headers)
+        return _http_error(exc)
     if isinstance(exc, DEPENDENCY_DOWN):
         log.warning("dependency unavailable: %s", type(exc).__name__)
         return error_response(ServiceUnavailable("A backing service is unavailable, retry shortly."))
@@ -48,6 +48,16 @@ def render_error(exc: Exception) -> JSONResponse:
         return JSONResponse(body, status_code=400)
     _log_unexpected(exc)
     return error_response(QuarryError())
+
+
+def _http_error(exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's and FastAPI's own errors (routing, multipart parsing) under documented
+    codes. A form part over Starlette's size cap is a 400 there; it is a body too large."""
+    status, detail = exc.status_code, str(exc.detail)
+    if status == 400 and "exceeded maximum size" in detail:
+        status = 413
+    code = HTTP_CODES.get(status, "bad_request" if status < 500 else "internal_error")
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=exc.headers)
 
 
 def _log_unexpected(exc: Exception, *, level: int = logging.ERROR) -> None:

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     rate_general_per_s: float = 50.0
     rate_general_burst: int = 200
     max_inflight_heavy: int = 32
+    # One tenant's share of an API server: heavy requests reading a body or submitting, and
+    # sync calls waiting for a result (past it a sync call answers 202 at once).
+    max_inflight_heavy_per_tenant: int = 8
+    max_waiting_per_tenant: int = 16
+    # A request body must arrive within `body_timeout_s`, plus one second for each
+    # `body_min_bytes_per_s` received (a slow but steady upload keeps going); else 408.
+    body_timeout_s: float = 30.0
+    body_min_bytes_per_s: int = 64 * 1024
     max_queue_depth: int = 50_000
 
     dev_tenant_name: str = "dev"
@@ -127,7 +135,7 @@ class Settings(BaseSettings):
     llm_default_model: str = ""
     llm_default_api_key: str = ""
     llm_default_api_base: str | None = None
-    llm_timeout_s: float = 60.0
+    llm_timeout_s: float = 60.0  # a provider request's total time, however the bytes trickle
     llm_num_retries: int = 2
     llm_retry_backoff_s: float = 1.0
     llm_chunk_tokens: int = 12_000
@@ -139,7 +147,7 @@ class Settings(BaseSettings):
     outbound_allowed_hosts: Annotated[list[str], NoDecode] = []
     outbound_allowed_networks: Annotated[list[str], NoDecode] = []
 
-    # Webhooks: per-attempt timeout, retry delays (jittered), secret rotation overlap.
+    # Webhooks: per-attempt total time, retry delays (jittered), secret rotation overlap.
     webhook_timeout_s: float = 10.0
     webhook_retry_schedule_s: Annotated[list[float], NoDecode] = [
         5, 30, 120, 600, 1800, 3600, 10800, 21600, 28800, 28800,

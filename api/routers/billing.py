@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import CallerDep, ResourceId, SessionDep
-from shared.billing.usage import GroupBy, balance_view, usage_view
+from shared.billing.usage import GroupBy, balance_view, usage_view, usage_window
 from shared.tenants.service import get_tenant
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
@@ -31,6 +31,7 @@ def usage(
     group_by: GroupBy = "day",
 ) -> dict[str, Any]:
     caller.require_tenant(tenant_id)
+    start, end = usage_window(start, end)
     get_tenant(session, tenant_id)
     view = usage_view(session, tenant_id, start=start, end=end, group_by=group_by)
     view["credits_remaining"] = balance_view(session, tenant_id)["credits_balance"]

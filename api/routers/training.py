@@ -22,7 +22,7 @@ from shared.jobs.schemas import ModelConfig, upload_names
 
 router = APIRouter(prefix="/v1/training-jobs", tags=["training"])
 ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Bad training input"},
-                                           402: {"description": "No positive credit balance"},
+                                           402: {"description": "The examples' pages are not covered"},
                                            404: {"description": "Not found"}}
 
 
@@ -31,8 +31,9 @@ async def create_training_job(request: Request, caller: CallerDep) -> JSONRespon
     """JSON `{name?, schema, mode?, examples: [{file_uri, expected}], llm?}`, or multipart with
     `schema`, repeated `files`, `expected` (a JSON array in file order) and optional
     `llm_provider_model`/`llm_api_key`/`llm_api_base`. With a model (BYOK or the server's
-    default) LLM variants are evaluated too. Training is free, but only for a tenant with a
-    positive balance (402 otherwise, before the body is read)."""
+    default) LLM variants are evaluated too. Billed as extraction of the examples' pages in
+    the training mode: held here (402 when the balance cannot cover them; a zero balance is
+    refused before the body is read), charged when the training job succeeds."""
     await run_in_threadpool(_require_credits, caller.tenant_id)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         training = await _from_form(request)

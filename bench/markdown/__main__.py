@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.markdown.make_data import DATA
-from bench.markdown.score import similarity, token_f1
+from bench.markdown.score import safe_convert, similarity, token_f1
 
 Converter = Callable[[Path], str]
 TEXT_PAGES = 200
@@ -55,7 +55,7 @@ def quality_rows() -> list[list[str]]:
         expected = reference.read_text()
         row = [reference.stem]
         for convert in TOOLS.values():
-            produced = _safe(convert, reference.with_suffix(".pdf"))
+            produced = safe_convert(convert, reference.with_suffix(".pdf"))
             row.append(f"{token_f1(produced, expected):.3f} / {similarity(produced, expected):.3f}")
         rows.append(row)
     return rows
@@ -95,17 +95,8 @@ def rss_row(workdir: Path) -> list[str]:
 def _timed(convert: Converter, path: Path) -> tuple[float, bool]:
     """Seconds taken, and whether the tool produced anything at all."""
     started = time.perf_counter()
-    produced = _safe(convert, path)
+    produced = safe_convert(convert, path)
     return time.perf_counter() - started, bool(produced.strip())
-
-
-def _safe(convert: Converter, path: Path) -> str:
-    try:
-        return convert(path)
-    except Exception as exc:  # a tool failing on a file scores zero, the run goes on
-        reason = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else type(exc).__name__
-        print(f"  {convert.__name__} failed on {path.name}: {reason}", file=sys.stderr)
-        return ""
 
 
 def _repeat_pages(pdf: bytes, times: int) -> bytes:
@@ -136,8 +127,8 @@ def main() -> None:
         return
     header = ["", *TOOLS]
     quarry(DATA / "report.pdf")  # warm imports and the OCR model outside the timings
-    _safe(pymupdf4llm, DATA / "report.pdf")
-    _safe(markitdown, DATA / "report.pdf")
+    safe_convert(pymupdf4llm, DATA / "report.pdf")
+    safe_convert(markitdown, DATA / "report.pdf")
     print_table("Similarity to reference markdown (token F1 / difflib ratio)",
                 ["file", *TOOLS], quality_rows())
     with tempfile.TemporaryDirectory() as workdir:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.markdown.score import similarity, token_f1
+from bench.markdown.score import safe_convert, similarity, token_f1
 
 PDF_CACHE = Path("/tmp/quarry-bench-pdfs")
 Converter = Callable[[Path], str]
@@ -129,7 +129,7 @@ def measure(convert: Converter, found: list[tuple[Path, str]]) -> dict[str, floa
     fidelity, hits, total_headings, pages, seconds = 0.0, 0, 0, 0, 0.0
     for pdf, reference in found:
         started = time.perf_counter()
-        produced = _safe(convert, pdf)
+        produced = safe_convert(convert, pdf)
         seconds += time.perf_counter() - started
         with pymupdf.open(pdf) as document:
             pages += document.page_count
@@ -141,15 +141,6 @@ def measure(convert: Converter, found: list[tuple[Path, str]]) -> dict[str, floa
             "pages/s": pages / max(seconds, 1e-9)}
 
 
-def _safe(convert: Converter, path: Path) -> str:
-    try:
-        return convert(path)
-    except Exception as exc:  # a tool failing on a file scores zero, the run goes on
-        print(f"  {convert.__name__} failed on {path.name}: {type(exc).__name__}: {exc}"[:200],
-              file=sys.stderr)
-        return ""
-
-
 def run(paths: list[Path]) -> None:
     from bench.markdown.__main__ import print_table
 
@@ -157,7 +148,7 @@ def run(paths: list[Path]) -> None:
     if not found:
         sys.exit("no files with a reference markdown under the given paths")
     for convert in TOOLS.values():  # warm imports and models outside the timings
-        _safe(convert, found[0][0])
+        safe_convert(convert, found[0][0])
     results = {name: measure(convert, found) for name, convert in TOOLS.items()}
     metrics = ["fidelity", "heading recall", "pages/s"]
     rows = [[name, *(f"{result[m]:.3f}" if m != "pages/s" else f"{result[m]:.1f}"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
 _PAGE_MARKER = re.compile(r"<!--.*?-->|^-{3,}$", re.M)
 _TOKEN = re.compile(r"[#|]|[^\s#|*_`]+")
@@ -29,3 +32,14 @@ def token_f1(produced: str, reference: str) -> float:
 def similarity(produced: str, reference: str) -> float:
     """difflib's ratio over the token sequences (order matters here, unlike F1)."""
     return difflib.SequenceMatcher(None, tokens(produced), tokens(reference), autojunk=False).ratio()
+
+
+def safe_convert(convert: Callable[[Path], str], path: Path) -> str:
+    """`convert(path)`, or "" when the tool fails on the file: it scores zero, the run goes on."""
+    try:
+        return convert(path)
+    except Exception as exc:  # noqa: BLE001 - any tool's failure is a zero score
+        reason = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else type(exc).__name__
+        print(f"  {getattr(convert, '__name__', 'converter')} failed on {path.name}: {reason}",
+              file=sys.stderr)
+        return ""

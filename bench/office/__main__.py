@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.markdown.score import similarity, token_f1
+from bench.markdown.score import safe_convert, similarity, token_f1
 
 Converter = Callable[[Path], str]
 DEFAULT_PATHS = ["../shared/corpora/office"]
@@ -53,18 +52,9 @@ class Score:
 
 def score(convert: Converter, path: Path, reference: str) -> Score:
     started = time.perf_counter()
-    produced = _safe(convert, path)
+    produced = safe_convert(convert, path)
     seconds = time.perf_counter() - started
     return Score(token_f1(produced, reference), similarity(produced, reference), seconds)
-
-
-def _safe(convert: Converter, path: Path) -> str:
-    try:
-        return convert(path)
-    except Exception as exc:  # a tool failing on a file scores zero, the run goes on
-        reason = str(exc).strip().splitlines()[-1][:160] if str(exc).strip() else type(exc).__name__
-        print(f"  {convert.__name__} failed on {path.name}: {reason}", file=sys.stderr)
-        return ""
 
 
 def files_with_reference(paths: list[str]) -> list[Path]:
@@ -85,7 +75,7 @@ def main() -> None:
     files = files_with_reference(args.paths or DEFAULT_PATHS)
     for convert in TOOLS.values():  # warm imports outside the timings
         for path in files[:1]:
-            _safe(convert, path)
+            safe_convert(convert, path)
     by_format: dict[str, dict[str, list[Score]]] = defaultdict(lambda: defaultdict(list))
     for path in files:
         reference = path.with_name(path.name + ".md").read_text()

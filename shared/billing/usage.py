@@ -9,7 +9,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from shared.billing.models import LedgerEntry
-from shared.clock import isoformat
+from shared.clock import isoformat, utc_instant
+from shared.errors import BadRequest
 from shared.jobs.models import Job
 from shared.jobs.states import TERMINAL_STATUSES
 from shared.tenants.models import Tenant
@@ -30,6 +31,16 @@ def balance_view(session: Session, tenant_id: str) -> dict[str, Any]:
     )
     return {"tenant_id": tenant_id, "credits_balance": balance, "credits_held": int(held or 0),
             "ledger_sum": int(ledger_sum or 0), "credits_remaining": balance}
+
+
+def usage_window(start: datetime | None, end: datetime | None) -> tuple[datetime | None,
+                                                                      datetime | None]:
+    """`from`/`to` as UTC instants, `from` before `to`; 400 otherwise."""
+    start = utc_instant(start, "from") if start else None
+    end = utc_instant(end, "to") if end else None
+    if start and end and start >= end:
+        raise BadRequest("from must be before to.", code="invalid_request")
+    return start, end
 
 
 def usage_view(

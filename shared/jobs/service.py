@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared.billing.pricing import credits_for, pricing_mode
 from shared.billing.service import place_hold, settle_job
-from shared.clock import utcnow
+from shared.clock import utc_instant, utcnow
 from shared.db.session import after_commit
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.idempotency import find_repeat, fingerprint
@@ -150,8 +150,8 @@ def _encode_cursor(job: Job) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         created, job_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created), job_id
-    except (ValueError, UnicodeDecodeError) as exc:
+        return utc_instant(datetime.fromisoformat(created), "cursor"), job_id
+    except (ValueError, UnicodeDecodeError, BadRequest) as exc:
         raise BadRequest("Invalid cursor.") from exc
 
 

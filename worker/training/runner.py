@@ -1,5 +1,5 @@
 """Run one training job: claim it, read its examples, learn outside any transaction, store
-the artifact and the report once."""
+the artifact and the report once, and charge the pages read (a failure releases the hold)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.orm import Session
 
 from shared.artifacts.service import (
     claim_training_job,
@@ -14,6 +15,8 @@ from shared.artifacts.service import (
     record_failure,
     record_progress,
 )
+from shared.artifacts.models import TrainingJob
+from shared.billing.service import settle_training
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
 from shared.files.failures import OutOfTime
@@ -53,17 +56,18 @@ def execute_training(training_job_id: str) -> float | None:
         if attempt <= get_settings().job_max_retries:
             log.warning("transient failure in training, retrying: %s", exc.detail)
             return float(get_settings().job_retry_backoff_s * 2 ** (attempt - 1))
-        _fail(training_job_id, exc)
+        _fail(training_job_id, exc, llm_section)
     except QuarryError as exc:
-        _fail(training_job_id, exc)
+        _fail(training_job_id, exc, llm_section)
     except SoftTimeLimitExceeded:
         _fail(training_job_id, OutOfTime("Training exceeded the time limit; send fewer or "
-                                         "smaller examples."))
+                                         "smaller examples."), llm_section)
     except Exception:
         log.exception("training failed unexpectedly")
-        _fail(training_job_id, QuarryError())
+        _fail(training_job_id, QuarryError(), llm_section)
     else:
-        _succeed(training_job_id, outcome)
+        pages = sum(len(example.document.pages) for example in labeled)
+        _succeed(training_job_id, outcome, llm_section, pages)
     return None
 
 
@@ -89,11 +93,24 @@ def _progress(training_job_id: str, stage: str, done: int, total: int) -> None:
         record_progress(session, training_job_id, {"stage": stage, "done": done, "total": total})
 
 
-def _fail(training_job_id: str, exc: QuarryError) -> None:
+def _fail(training_job_id: str, exc: QuarryError, llm_section: dict[str, Any] | None) -> None:
+    """Record the failure; the hold goes back, nothing is charged."""
     with transaction() as session:
         record_failure(session, training_job_id, {**exc.to_body(), "status_code": exc.status_code})
+        _settle(session, training_job_id, llm_section, pages=None)
 
 
-def _succeed(training_job_id: str, outcome: TrainingOutcome) -> None:
+def _succeed(training_job_id: str, outcome: TrainingOutcome, llm_section: dict[str, Any] | None,
+             pages: int) -> None:
+    """The artifact and the charge for the `pages` read, in one transaction."""
     with transaction() as session:
         record_artifact(session, training_job_id, pipeline=outcome.pipeline, report=outcome.report)
+        _settle(session, training_job_id, llm_section, pages=pages)
+
+
+def _settle(session: Session, training_job_id: str, llm_section: dict[str, Any] | None, *,
+            pages: int | None) -> None:
+    # The options as submitted: finishing drops the sealed key, which marks a BYOK price.
+    job = session.get_one(TrainingJob, training_job_id)
+    settle_training(session, tenant_id=job.tenant_id, training_job_id=job.id, mode=job.mode,
+                    options={"llm": llm_section} if llm_section else {}, pages=pages)

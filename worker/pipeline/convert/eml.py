@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.parser import BytesParser
 
 from shared.errors import QuarryError
+from shared.files.eml import message_attachments
 from shared.files.failures import OutOfTime
 from worker.pipeline.convert.flow import FlowPage
 from worker.pipeline.convert.html import html_into
@@ -31,8 +32,9 @@ def convert_eml(data: bytes, convert_attachment: AttachmentConverter) -> Documen
     flow.add_text("\n".join(f"{name}: {message[name]}" for name in HEADERS if message.get(name)))
     _body(flow, message)
     document = Document(pages=[flow.page()], file_type="eml", title=subject or None)
-    for part in message.iter_attachments():
-        _attachment(document, part, convert_attachment)
+    for attachment in message_attachments(data):
+        add_attachment(document, attachment.data, attachment.file_name, attachment.content_type,
+                       convert_attachment)
     return document
 
 
@@ -46,17 +48,6 @@ def _body(flow: FlowPage, message: EmailMessage) -> None:
         return
     for paragraph in str(content).replace("\r\n", "\n").split("\n\n"):
         flow.add_text(paragraph)
-
-
-def _attachment(document: Document, part: EmailMessage,
-                convert_attachment: AttachmentConverter) -> None:
-    name = part.get_filename() or "attachment"
-    payload = part.get_payload(decode=True)
-    inner = part.get_payload()
-    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-        payload, name = inner[0].as_bytes(), part.get_filename() or "message.eml"
-    if isinstance(payload, bytes) and payload:
-        add_attachment(document, payload, name, part.get_content_type(), convert_attachment)
 
 
 def add_attachment(document: Document, payload: bytes, name: str, content_type: str,

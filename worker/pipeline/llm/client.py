@@ -12,7 +12,7 @@ from typing import Any
 
 from shared.errors import BadRequest, UpstreamError
 from shared.metrics import LLM_CALLS, LLM_TOKENS
-from shared.net.outbound import GuardedTransport, outbound_client, trusting_host_of
+from shared.net.outbound import GuardedTransport, deadline, outbound_client, trusting_host_of
 from shared.settings import get_settings
 from worker.pipeline.llm.config import LLMConfig
 from worker.pipeline.llm.errors import (
@@ -46,6 +46,7 @@ def image_part(data: bytes, mime: str = "image/png") -> dict[str, Any]:
 def complete_text(config: LLMConfig, messages: list[Message],
                   response_format: dict[str, Any] | None = None) -> str:
     """The model's reply to `messages`, retrying rate limits and 5xx per `config.num_retries`.
+    Each attempt ends by `config.timeout_s` in total, however slowly the provider answers.
 
     Raises BadRequest (unknown model) or UpstreamError (everything the provider did wrong).
     """
@@ -55,7 +56,8 @@ def complete_text(config: LLMConfig, messages: list[Message],
     attempt = 0
     while True:
         try:
-            with trusting_host_of(None if config.byok else config.api_base):
+            with (trusting_host_of(None if config.byok else config.api_base),
+                  deadline(config.timeout_s)):
                 response = litellm.completion(**kwargs)
             text = _reply_text(response, config)
             _count_call(config, "ok", response)
@@ -174,8 +176,9 @@ def _route_through_guard(litellm: Any) -> None:
     """Every provider request, and each redirect hop, connects only to a vetted address."""
     from litellm.llms.custom_httpx.http_handler import HTTPHandler
 
-    client = outbound_client(field=PROVIDER_URL_FIELD, timeout_s=get_settings().llm_timeout_s,
-                             follow_redirects=True)
+    timeout_s = get_settings().llm_timeout_s
+    client = outbound_client(field=PROVIDER_URL_FIELD, timeout_s=timeout_s, follow_redirects=True)
     litellm.client_session = client  # the OpenAI SDK path: openai/, azure/, compatible bases
-    litellm.sync_transport = GuardedTransport(field=PROVIDER_URL_FIELD)  # LiteLLM's own handler
+    litellm.sync_transport = GuardedTransport(  # LiteLLM's own handler
+        field=PROVIDER_URL_FIELD, total_timeout_s=timeout_s)
     litellm.module_level_client = HTTPHandler(client=client)  # its helpers (image URL fetches)
