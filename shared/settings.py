@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     max_archive_compression_ratio: float = 200.0
     # Office parsers hold each XML part whole in memory (XLSX worksheets are streamed).
     max_office_xml_part_bytes: int = 20 * 1024 * 1024
+    # HTML (files, e-mail bodies) nesting elements deeper than this is refused up front.
+    max_html_depth: int = Field(default=256, ge=16)
     page_time_limit_s: float = 20.0
     # Long PDFs: above this many pages a job is converted in page-range parts by several
     # worker processes and joined (0: never split); pages per part.

@@ -6,16 +6,20 @@ converting (files uploaded by presigned URL never passed the API).
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from shared.errors import BadRequest, InvalidFile, QuarryError, UnsupportedFileType
 from shared.files.archives import ArchiveLimits, check_archive
 from shared.files.eml import MAX_NESTING, Attachment, message_attachments
 from shared.files.failures import reading
+from shared.files.html import check_html_depth
 from shared.files.images import check_image
 from shared.files.kinds import (
     BY_NAME,
@@ -95,10 +99,28 @@ def _checked_pages(data: bytes, kind: str, settings: Settings) -> int:
     if kind in OFFICE_KINDS:
         return _office_pages(data, kind, settings)
     if kind in ("eml", "msg"):
+        check_html_depth(_message_html(data, kind), settings.max_html_depth)
         pages = _message_pages(data, settings, depth=0, kind=kind)
         check_page_count(pages, settings.max_pages)
         return pages
+    if kind == "html":
+        check_html_depth(data, settings.max_html_depth)
     return 1
+
+
+def _message_html(data: bytes, kind: str) -> str:
+    """The HTML body the converter reads when a message has no plain-text one (else "")."""
+    if kind == "msg":
+        message = read_message(data)
+        return "" if message.body else str(message.html_body or "")
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    body = parsed.get_body(("plain", "html")) if isinstance(parsed, EmailMessage) else None
+    if body is None or body.get_content_subtype() != "html":
+        return ""
+    try:
+        return str(body.get_content())
+    except (LookupError, ValueError, KeyError, AttributeError):
+        return ""  # a body the converter cannot decode either
 
 
 def _message_pages(data: bytes, settings: Settings, *, depth: int, kind: str = "eml") -> int:

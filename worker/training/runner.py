@@ -9,13 +9,13 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
+from shared.artifacts.models import TrainingJob
 from shared.artifacts.service import (
     claim_training_job,
     record_artifact,
     record_failure,
     record_progress,
 )
-from shared.artifacts.models import TrainingJob
 from shared.billing.service import settle_training
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
