@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = {"Retry-After": "1"}
 DEPENDENCY_DOWN = (OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError)
 HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
+              413: "payload_too_large",
               429: "rate_limited", 503: "service_unavailable"}
 
 

@@ -1,9 +1,10 @@
 """The request edge: request ids, rate-limit headers and metrics; the catch-all that always
-answers a complete 500; and the guard that authenticates on headers and caps every body
-before the app reads a byte of it."""
+answers a complete 500; and the guard that authenticates on headers and caps every body, in
+bytes and in time, before the app reads a byte of it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import render_error
-from api.limits import RATE_HEADERS_STATE, apply_rate_limit
+from api.limits import CALLER_STATE, RATE_HEADERS_STATE, apply_rate_limit, has_body
 from api.metrics import observe_request
 from shared.db.session import transaction
 from shared.logs import request_id_var
@@ -25,7 +26,7 @@ from shared.tenants.service import Caller, authenticate
 
 log = logging.getLogger(__name__)
 
-CALLER_STATE = "caller"
+__all__ = ["CALLER_STATE", "EdgeGuard", "RequestContextMiddleware"]
 MIB = 1024 * 1024
 MULTIPART_OVERHEAD = MIB
 MULTIPART_ROUTES = frozenset({"/v1/extract", "/v1/to-markdown", "/v1/training-jobs"})
@@ -84,6 +85,14 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"{what} of {limit / MIB:g} MiB.", headers={"Connection": "close"})
 
 
+class BodyTimeout(HTTPException):
+    """Raised from `receive()` when the body does not arrive in time; rendered as 408."""
+
+    def __init__(self) -> None:
+        super().__init__(408, "The request body was not received in time.",
+                         headers={"Connection": "close"})
+
+
 @dataclass(frozen=True)
 class BodyCap:
     """The most bytes a route's body may carry, and what the 413 says about it."""
@@ -122,7 +131,8 @@ class EdgeGuard:
     """Before the app reads the body: refuse a declared length over the route's cap,
     authenticate the key from the headers and take its rate-limit token (the caller is kept
     in the scope for `api.deps.get_caller`), then count the bytes actually received, chunked
-    bodies included, and stop at the cap. 401, 429 and 413 never wait for the body."""
+    bodies included, and stop at the cap or when the body is late (408): a stalled upload
+    gives its place back. 401, 429 and 413 never wait for the body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -138,11 +148,11 @@ class EdgeGuard:
                 await run_in_threadpool(_admit, Request(scope))
         except Exception as exc:
             response = render_error(exc)
-            if _has_body(scope):
+            if has_body(scope):
                 response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
-        await self.app(scope, _capped(receive, cap), send)
+        await self.app(scope, _guarded_body(receive, cap), send)
 
 
 def _check_declared_length(scope: Scope, cap: BodyCap) -> None:
@@ -159,21 +169,30 @@ def _admit(request: Request) -> None:
     request.scope.setdefault("state", {})[CALLER_STATE] = caller
 
 
-def _has_body(scope: Scope) -> bool:
-    headers = dict(scope["headers"])
-    return b"transfer-encoding" in headers or headers.get(b"content-length", b"0") not in (b"", b"0")
+def _guarded_body(receive: Receive, cap: BodyCap) -> Receive:
+    """`receive`, stopped at the cap and at the body's deadline: `body_timeout_s` from now plus
+    a second per `body_min_bytes_per_s` received, so a stalled or trickled body ends while a
+    slow, steady upload goes on. Once the body is complete, waiting for a disconnect is the
+    app's business and has no deadline."""
+    settings = get_settings()
+    started = time.monotonic()
+    received, complete = 0, False
 
-
-def _capped(receive: Receive, cap: BodyCap) -> Receive:
-    received = 0
-
-    async def receive_within_cap() -> Message:
-        nonlocal received
-        message = await receive()
+    async def receive_within_limits() -> Message:
+        nonlocal received, complete
+        if complete:
+            return await receive()
+        allowed = settings.body_timeout_s + received / settings.body_min_bytes_per_s
+        try:
+            async with asyncio.timeout(max(0.0, started + allowed - time.monotonic())):
+                message = await receive()
+        except TimeoutError:
+            raise BodyTimeout() from None
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > cap.limit:
                 raise cap.too_large()
+            complete = not message.get("more_body", False)
         return message
 
-    return receive_within_cap
+    return receive_within_limits

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.limits import guard_queue_depth
+from api.limits import guard_queue_depth, sync_wait
 from shared.billing.ledger import balance
 from shared.clock import isoformat
 from shared.db.session import transaction
@@ -71,7 +71,9 @@ async def submit_and_wait(submission: Submission, wait: float) -> JSONResponse:
         async def finished() -> bool:
             return await run_in_threadpool(_is_finished, tenant_id, job_id)
 
-        await wait_for_job_done(job_id, wait, finished)
+        with sync_wait(tenant_id) as may_wait:  # past the tenant's waits: 202 at once
+            if may_wait:
+                await wait_for_job_done(job_id, wait, finished)
     return await run_in_threadpool(_respond, tenant_id, job_id)
 
 

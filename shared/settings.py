@@ -119,8 +119,8 @@ class Settings(BaseSettings):
     max_waiting_per_tenant: int = 16
     # A request body must arrive within `body_timeout_s`, plus one second for each
     # `body_min_bytes_per_s` received (a slow but steady upload keeps going); else 408.
-    body_timeout_s: float = 30.0
-    body_min_bytes_per_s: int = 64 * 1024
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    body_min_bytes_per_s: int = Field(default=64 * 1024, gt=0)
     max_queue_depth: int = 50_000
 
     dev_tenant_name: str = "dev"

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -108,7 +108,7 @@ def test_partial_is_charged_but_422_is_not(api: ApiServer, worker: Process) -> N
     assert total == 97 and kinds["charge"] == 1
 
 
-def test_canceled_job_is_not_charged(api: ApiServer, worker: Process) -> None:
+def test_canceled_job_gets_back_what_it_did_not_use(api: ApiServer, worker: Process) -> None:
     tenant = make_tenant(credits=10_000)
     with api.client(tenant.api_key) as client:
         job = client.post("/v1/to-markdown", files={"file": ("big.pdf", make_long_pdf(pages=800))},
@@ -116,12 +116,15 @@ def test_canceled_job_is_not_charged(api: ApiServer, worker: Process) -> None:
         assert client.get("/v1/me").json()["credits_balance"] == 10_000 - 1600
         canceled = client.post(f"/v1/jobs/{job['job_id']}/cancel")
         assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
+        # Queued: free. Running (a worker claimed it already): the pages it converted.
+        used = canceled.json()["cost"]["credits_used"]
+        assert used == 2 * canceled.json()["cost"]["pages"] < 1600
         wait_idle(client)
         time.sleep(1)
         assert client.get(f"/v1/jobs/{job['job_id']}").json()["status"] == "canceled"
-        assert client.get("/v1/me").json()["credits_balance"] == 10_000
+        assert client.get("/v1/me").json()["credits_balance"] == 10_000 - used
     total, kinds = ledger(tenant.tenant_id)
-    assert total == 10_000 and kinds["charge"] == 0
+    assert total == 10_000 - used and kinds["charge"] == (1 if used else 0)
 
 
 def test_rate_limit_429_with_headers_per_tenant(api: ApiServer) -> None:
@@ -156,17 +159,28 @@ def capped_api(base_env: dict[str, str], log_dir: Path) -> Iterator[ApiServer]:
 def test_inflight_cap_and_queue_guard_give_503(capped_api: ApiServer) -> None:
     tenant = make_tenant()
 
-    async def two_waiting() -> list[httpx.Response]:
+    form = (b'--b\r\nContent-Disposition: form-data; name="wait"\r\n\r\n0\r\n--b\r\n'
+            b'Content-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n" + make_pdf() + b"\r\n--b--\r\n")
+
+    async def slow_upload() -> AsyncIterator[bytes]:  # holds the one place while it arrives
+        yield form[:100]
+        await asyncio.sleep(2)
+        yield form[100:]
+
+    async def one_uploading() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=capped_api.url, timeout=30,
                                      headers={"X-API-KEY": tenant.api_key}) as client:
             async def submit(delay: float) -> httpx.Response:
                 await asyncio.sleep(delay)
                 return await client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf())},
                                          data={"wait": "2"})
-            return list(await asyncio.gather(submit(0), submit(0.5)))
+            uploading = client.post("/v1/to-markdown", content=slow_upload(),
+                                    headers={"Content-Type": "multipart/form-data; boundary=b"})
+            return list(await asyncio.gather(uploading, submit(0.5)))
 
-    first, second = asyncio.run(two_waiting())
-    assert first.status_code == 202  # no worker on this queue: it waited 2 s, then 202
+    first, second = asyncio.run(one_uploading())
+    assert first.status_code == 202  # no worker on this queue
     assert second.status_code == 503 and second.headers["retry-after"] == "1"
     with capped_api.client(tenant.api_key) as client:
         client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf())}, data={"wait": "0"})

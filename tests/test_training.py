@@ -89,7 +89,7 @@ def test_training_job_produces_an_artifact_with_a_report(api: ApiServer, trained
     assert report["fields"]["invoice_number"] == {"before": 0.0, "after": 1.0}
     assert report["fields"]["total"]["after"] > report["fields"]["total"]["before"]
     assert len(report["examples"]["train"]) == len(report["examples"]["held_out"]) == 4
-    assert trained["balance"] == 100  # training is free
+    assert trained["balance"] == 100 - 8 * 3  # eight one-page examples, billed as standard extraction
     with api.client(trained["tenant"].api_key) as client:
         artifact = client.get(f"/v1/artifacts/{job['artifact_id']}").json()
         listed = client.get("/v1/artifacts").json()["artifacts"]
@@ -156,7 +156,7 @@ def test_foreign_unknown_and_retired_artifacts_are_404(api: ApiServer, trained: 
 
 
 def test_training_from_presigned_files(api: ApiServer, worker: Process) -> None:
-    tenant = make_tenant(credits=10)
+    tenant = make_tenant(credits=20)
     with api.client(tenant.api_key) as client:
         items = []
         for ex in examples()[:4]:
@@ -167,7 +167,7 @@ def test_training_from_presigned_files(api: ApiServer, worker: Process) -> None:
         response = client.post("/v1/training-jobs", json={"schema": SCHEMA, "examples": items})
         assert response.status_code == 202, response.text
         job = poll_training(client, response.json()["training_job_id"])
-        assert credits(client) == 10
+        assert credits(client) == 20 - 4 * 3
     assert job["status"] == "succeeded" and job["report"]["accuracy"]["after"] > 0.5
 
 

@@ -17,9 +17,9 @@ from shared.errors import InvalidFile
 
 def check_html_depth(markup: bytes | str, max_depth: int) -> None:
     """400 `nesting_too_deep` when elements nest more than `max_depth` deep."""
-    if markup.count("<" if isinstance(markup, str) else b"<") <= max_depth:
-        return  # too few tags to nest that deep
     data = markup.encode() if isinstance(markup, str) else markup
+    if data.count(b"<") <= max_depth:
+        return  # too few tags to nest that deep
     if _deepest(data, max_depth) > max_depth:
         raise InvalidFile(f"The HTML nests elements more than {max_depth} deep.",
                           code="nesting_too_deep")
