@@ -41,7 +41,9 @@ def wait_idle(client: httpx.Client, timeout: float = 120) -> None:
 
 @pytest.fixture(scope="module")
 def roomy_api(base_env: dict[str, str], log_dir: Path) -> Iterator[ApiServer]:
-    server = start_api({**base_env, "QUARRY_MAX_INFLIGHT_HEAVY": "500"}, log_dir)
+    # Room for all 200 at once, so the holds race (the caps are tested elsewhere).
+    server = start_api({**base_env, "QUARRY_MAX_INFLIGHT_HEAVY": "500",
+                        "QUARRY_MAX_INFLIGHT_HEAVY_PER_TENANT": "500"}, log_dir)
     yield server
     server.process.stop()
 
