@@ -14,12 +14,12 @@ loop, and regexes RE2 cannot run (shared/extraction/validation.py).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import SchemaError
 
+from shared.bounded_json import JsonInvalid, JsonTooDeep, JsonTooLarge, load_bounded
 from shared.errors import InvalidSchema, SchemaTooLarge
 from shared.extraction.validation import check_schema, pattern_problem
 from shared.settings import get_settings
@@ -69,21 +69,15 @@ def parse_schema(raw: str | dict[str, Any] | None) -> dict[str, Any]:
 
 def _loaded(raw: str | dict[str, Any]) -> Any:
     """The schema as a value, its size and nesting bounded before anything recurses into it."""
-    limit = get_settings().max_schema_bytes
-    if isinstance(raw, str):
-        if len(raw.encode()) > limit:
-            raise SchemaTooLarge(f"schema is larger than {limit:,} bytes.")
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InvalidSchema(f"schema is not valid JSON: {exc.msg} at position {exc.pos}.") from exc
-        except RecursionError as exc:
-            raise InvalidSchema(f"schema nests deeper than {MAX_NESTING} levels.") from exc
-    for _ in _walk(raw):
-        pass
-    if len(json.dumps(raw, separators=(",", ":"))) > limit:
-        raise SchemaTooLarge(f"schema is larger than {limit:,} bytes once serialized.")
-    return raw
+    try:
+        return load_bounded(raw, max_bytes=get_settings().max_schema_bytes,
+                            max_depth=MAX_NESTING + 1)
+    except JsonTooLarge as exc:
+        raise SchemaTooLarge(f"schema is {exc}.") from exc
+    except JsonTooDeep as exc:
+        raise InvalidSchema(f"schema nests deeper than {MAX_NESTING} levels.") from exc
+    except JsonInvalid as exc:
+        raise InvalidSchema(f"schema is not valid JSON: {exc}.") from exc
 
 
 def _walk(value: Any) -> Iterator[tuple[Any, str]]:
