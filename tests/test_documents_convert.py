@@ -63,7 +63,7 @@ def test_running_headers_and_footers_are_dropped_from_markdown_only() -> None:
     (make.xlsx_bytes(), "book.xlsx", {"Widget", "3.5", "Alice"},
      ["## Sales", "| Product | Units | Price |", "| Gadget | 4 | 10 |"]),
     (make.pptx_bytes(), "deck.pptx", {"Roadmap", "Europe", "Engineering"},
-     ["## Roadmap Overview", "Ship the mobile app", "| Team | Cost |"]),
+     ["# Roadmap Overview", "Ship the mobile app", "| Team | Cost |"]),
     (make.CSV_TEXT.encode(), "t.csv", {"Alice", "Berlin", "20"}, ["| name | city | amount |"]),
     (make.HTML_TEXT.encode(), "s.html", {"Status", "operational.", "eu-west"},
      ["# Service Status", "- API healthy", "| Region | Latency |"]),

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pymupdf
+import pytest
+from PIL import Image
+
+from tests.factories import make_tenant
 from tests.fixtures.documents import make
+from tests.stack import ApiServer, Process
 from worker.pipeline.convert import ConversionRequest, convert_document
 from worker.pipeline.document import Document
 from worker.pipeline.markdown import render_markdown
@@ -61,3 +74,66 @@ def test_upside_down_scan_reads_upright() -> None:
     document = convert(make.image_bytes(picture, "PNG"), "flipped.png")
     text = _read_back(document)
     assert "INV-2024-001" in text and text.index("INV-2024-001") < text.index("lazy dog")
+
+
+# --- Through the running API and worker -------------------------------------------------------
+
+RECEIPTS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "receipts"
+
+
+def _markdown(api: ApiServer, name: str, data: bytes) -> str:
+    tenant = make_tenant()
+    with api.client(tenant.api_key) as client:
+        response = client.post("/v1/to-markdown", files={"file": (name, data)},
+                               data={"wait": "240"}, timeout=300)
+    assert response.status_code == 200, response.text
+    return " ".join(str(response.json()["markdown"]).split())
+
+
+@pytest.mark.skipif(not RECEIPTS.is_dir(), reason="the shared receipts corpus is not beside the repo")
+def test_real_receipt_turned_any_quarter_reads_upright(api: ApiServer, worker: Process) -> None:
+    photo = Image.open(RECEIPTS / "060.jpg")
+    label = json.loads((RECEIPTS / "060.json").read_text())
+    upright = _markdown(api, "receipt.jpg", make.image_bytes(photo, "JPEG", quality=92))
+    for turn in (90, 180, 270):
+        turned = make.image_bytes(photo.rotate(turn, expand=True), "JPEG", quality=92)
+        text = _markdown(api, f"receipt-{turn}.jpg", turned)
+        assert label["company"] in text, (turn, text[:300])  # read the right way up
+        assert label["total"] in text
+        # Mostly the same words as the upright photo (a sideways reading shares almost none;
+        # JPEG re-encoding and table cells shift a few).
+        words, expected = set(text.split()), set(upright.split())
+        assert len(words & expected) >= 0.8 * len(expected), turn
+
+
+def test_scanned_ruled_table_comes_back_as_a_table(api: ApiServer, worker: Process) -> None:
+    with pymupdf.open(stream=make.structured_pdf(), filetype="pdf") as pdf:
+        scan = pdf[0].get_pixmap(dpi=150, colorspace=pymupdf.csGRAY).tobytes("png")
+    text = _markdown(api, "scanned-table.png", scan)
+    assert "| Region | Sales |" in text and "| North | 100 |" in text and "| South | 250 |" in text
+    assert "# Annual Summary" in text  # headings by type size, as on text pages
+
+
+def test_ocr_never_reaches_the_network() -> None:
+    # A fresh process with every connection refused: the engine, the orientation classifier
+    # and the layout model load from the installed wheels, or the conversion fails.
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs): raise OSError('network used at run time')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from tests.fixtures.documents import make\n"
+        "from worker.pipeline.convert import ConversionRequest, convert_document\n"
+        "picture = make.image_bytes(make.rendered_text(['Offline reading works']).rotate(90, "
+        "expand=True), 'PNG')\n"
+        "document = convert_document(ConversionRequest(picture, 'scan.png', None, ocr_lang='fr'))\n"
+        "print(' '.join(word.text for word in document.words))\n"
+    )
+    dead = "http://127.0.0.1:9"
+    env = {**os.environ, "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "http_proxy": dead,
+           "https_proxy": dead, "NO_PROXY": "", "HOME": tempfile.mkdtemp()}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1], timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Offline reading works" in done.stdout
+    assert "download" not in done.stderr.lower()

@@ -1,6 +1,7 @@
 """Office and web formats keep their structure in markdown: headings, numbered lists, links,
 emphasis, tables, images with alt text, slide titles and notes, sheet names; OpenDocument
-converts and is billed by its sheets and slides; `.msg` is told apart from other OLE files."""
+converts and is billed by its sheets and slides; an Outlook `.msg` converts with its attachments
+and is told apart from other OLE files."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PIL import Image
 from shared.settings import get_settings
 from tests.factories import make_tenant
 from tests.fixtures.documents import make
+from tests.fixtures.outlook_message import outlook_message
 from tests.stack import ApiServer, Process
 from worker.pipeline.convert import ConversionRequest, convert_document
 from worker.pipeline.markdown import render_markdown
@@ -86,7 +88,7 @@ def test_docx_numbered_list_link_emphasis_table_and_image() -> None:
             "*rollback*.") in markdown
     assert "1. Tag the build\n2. Deploy to staging\n3. Announce\n- Unordered point" in markdown
     assert "| Service | Owner |" in markdown and "| Billing | Grace |" in markdown
-    assert "![Deployment diagram](image)" in markdown
+    assert "<!-- image: Deployment diagram -->" in markdown
 
 
 def test_docx_plain_text_has_no_markdown_marks() -> None:
@@ -116,8 +118,8 @@ def test_html_links_emphasis_nested_lists_and_spanned_cells() -> None:
     markdown = markdown_of(html, "page.html")
     assert "## [Home](/home)" in markdown
     assert "See [page A](https://example.com/a), **bold** and *it*." in markdown
-    assert "1. First\n- Inner\n2. Second" in markdown
-    assert "![Company logo](image)" in markdown
+    assert "1. First\n    - Inner\n2. Second" in markdown
+    assert "<!-- image: Company logo -->" in markdown
     assert "| Team | Team |" in markdown
 
 
@@ -134,7 +136,7 @@ def test_pptx_title_numbered_bullets_and_notes() -> None:
     buffer = io.BytesIO()
     presentation.save(buffer)
     markdown = markdown_of(buffer.getvalue(), "deck.pptx")
-    assert "## Launch checklist" in markdown and "1. Ship the importer" in markdown
+    assert "# Launch checklist" in markdown and "1. Ship the importer" in markdown
     assert "### Notes\n\nThank the beta users" in markdown
 
 
@@ -239,6 +241,29 @@ def test_odt_heading_link_emphasis_numbered_list_and_table() -> None:
     assert "| Region | Total |\n|---|---|\n| North | 120 |" in markdown
 
 
+def test_odt_table_cell_keeps_its_link_and_emphasis() -> None:
+    document = OpenDocumentText()
+    bold = Style(name="Bold", family="text")
+    bold.addElement(TextProperties(fontweight="bold"))
+    document.automaticstyles.addElement(bold)
+    table = _odf_table("Owners", [["Service", "Owner"]])
+    row, cell = TableRow(), TableCell()
+    paragraph = P()
+    paragraph.addElement(Span(stylename=bold, text="Billing"))
+    cell.addElement(paragraph)
+    row.addElement(cell)
+    cell = TableCell()
+    paragraph = P()
+    paragraph.addElement(A(href="https://example.com/grace", text="Grace"))
+    cell.addElement(paragraph)
+    row.addElement(cell)
+    table.addElement(row)
+    document.text.addElement(table)
+    data = _saved(document)
+    assert "| **Billing** | [Grace](https://example.com/grace) |" in markdown_of(data, "owners.odt")
+    assert "Billing\tGrace" in plain_text_of(data, "owners.odt")
+
+
 def test_ods_sheets_are_pages_with_their_names() -> None:
     markdown = markdown_of(_ods(2), "budget.ods")
     assert "## Month 1" in markdown and "## Month 2" in markdown and "| Paper | 20 |" in markdown
@@ -246,7 +271,7 @@ def test_ods_sheets_are_pages_with_their_names() -> None:
 
 def test_odp_slide_title_body_and_notes() -> None:
     markdown = markdown_of(_odp(), "roadmap.odp")
-    assert markdown.index("# Roadmap") < markdown.index("Ship the importer") < \
+    assert markdown.index("\n# Roadmap") < markdown.index("Ship the importer") < \
         markdown.index("### Notes") < markdown.index("Mention the beta users")
 
 
@@ -264,10 +289,30 @@ def test_opendocument_through_http_is_billed_by_sheets(api: ApiServer, worker: P
     assert balance == 1000 - (3 + 1) * per_page
 
 
+def test_outlook_message_converts_through_http_with_its_attachment(
+        api: ApiServer, worker: Process) -> None:
+    message = outlook_message(
+        subject="Quarterly figures", sender="ada@example.com", to="grace@example.com",
+        body="Hello Grace,\r\n\r\nThe figures are attached.\r\n\r\nAda",
+        attachments=(("figures.csv", b"region,total\nNorth,120\nSouth,95\n", "text/csv"),))
+    tenant = make_tenant()
+    with api.client(tenant.api_key) as client:
+        named = client.post("/v1/to-markdown", files={"file": ("figures.msg", message)})
+        unnamed = client.post("/v1/to-markdown", files={"file": ("upload", message)})
+        balance = client.get("/v1/me").json()["credits_balance"]
+    assert named.status_code == 200, named.text
+    body = named.json()
+    assert body["meta"]["file_type"] == "msg" and body["meta"]["pages"] == 2
+    markdown = body["markdown"]
+    assert markdown.index("# Quarterly figures") < markdown.index("The figures are attached.")
+    assert "\n\nFrom: \"ada@example.com\" <ada@example.com>\n\nTo: grace@example.com\n\n" in markdown
+    assert "| region | total |\n|---|---|\n| North | 120 |\n| South | 95 |" in markdown
+    assert unnamed.status_code == 200 and unnamed.json()["markdown"] == markdown  # told by its bytes
+    assert balance == 1000 - 2 * 2 * get_settings().price_markdown_default
+
+
 def test_msg_name_on_other_bytes_is_refused_and_unsupported_lists_new_formats(
         api: ApiServer) -> None:
-    # No library here writes an Outlook message (an OLE compound file), so only the
-    # detection's refusals are exercised through the API.
     tenant = make_tenant()
     with api.client(tenant.api_key) as client:
         renamed = client.post("/v1/to-markdown", files={"file": ("mail.msg", make.text_pdf())})

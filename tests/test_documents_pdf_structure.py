@@ -8,6 +8,7 @@ import pymupdf
 
 from tests.factories import make_tenant
 from tests.stack import ApiServer, Process
+from tests.test_table_html import merged_cells_pdf
 from worker.pipeline.convert import ConversionRequest, convert_document
 from worker.pipeline.markdown import render_markdown
 
@@ -81,6 +82,36 @@ def test_table_without_ruling_lines_becomes_a_table() -> None:
     assert "| Region | Units | Revenue |" in text
     assert "| South | 95 | 3,100 |" in text
     assert text.index("Quarterly Results") < text.index("| Region") < text.index("thousands")
+
+
+def test_list_markers_drawn_apart_from_their_text_make_items() -> None:
+    """Word processors set a bullet or number on its own, a tab stop before the item's text."""
+    def draw(page: pymupdf.Page) -> None:
+        page.insert_text((72, 80), "Packing List", fontsize=18)
+        page.insert_text((72, 110), "Bring these on the trip:", fontsize=11)
+        for n, item in enumerate(["Warm socks for the evenings", "A water bottle"]):
+            page.insert_text((90, 135 + n * 16), "•", fontsize=11)
+            page.insert_text((108, 135 + n * 16), item, fontsize=11)
+        for n, item in enumerate(["Check the weather", "Lock the door"]):
+            page.insert_text((90, 200 + n * 16), f"{n + 1}.", fontsize=11)
+            page.insert_text((108, 200 + n * 16), item, fontsize=11)
+        page.insert_text((72, 250), "Have a good trip.", fontsize=11)
+
+    for ocr in ("auto", "never"):
+        text = markdown(_pdf(draw), ocr=ocr)
+        assert re.search(r"^- Warm socks for the evenings$", text, re.M), text
+        assert re.search(r"^- A water bottle$", text, re.M), text
+        assert re.search(r"^1\. Check the weather$", text, re.M), text
+        assert re.search(r"^2\. Lock the door$", text, re.M), text
+        assert "·" not in text and "•" not in text
+
+
+def test_ruled_table_with_merged_cells_repeats_them_in_markdown() -> None:
+    text = markdown(merged_cells_pdf())
+    assert "| Item | First | Second |" in text
+    assert "| Apples | Sold out | Sold out |" in text
+    assert "| Pears | 15 | 16 |" in text
+    assert text.index("last delivery") < text.index("| Item") < text.index("Tuesdays")
 
 
 def test_fast_mode_returns_the_text_layer(api: ApiServer, worker: Process) -> None:

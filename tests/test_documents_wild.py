@@ -69,7 +69,7 @@ def test_pptx_with_a_shape_type_the_parser_does_not_know_converts(
 ) -> None:
     status, body = post_markdown(api, "review.pptx", pptx_with_unknown_shape())
     assert status == 200, body
-    assert "## Quarterly Review" in str(body["markdown"])
+    assert "# Quarterly Review" in str(body["markdown"])
     assert "Revenue grew in every region" in str(body["markdown"])
 
 

@@ -61,7 +61,7 @@ def prepare_process(memory_mb: int) -> None:
 def sweep_file(path: str, soft_limit_s: float) -> Outcome:
     """Check and convert `path` as a to-markdown job with default options."""
     from shared.files.checks import inspect_file
-    from shared.jobs.states import Operation
+    from shared.jobs.options import MarkdownOptions
     from worker.pipeline.run import JobInput, run_pipeline
 
     _reset_peak_rss()
@@ -71,7 +71,7 @@ def sweep_file(path: str, soft_limit_s: float) -> Outcome:
     try:
         data = Path(path).read_bytes()
         inspect_file(data, Path(path).name, None)
-        result = run_pipeline(JobInput(operation=Operation.TO_MARKDOWN, data=data,
+        result = run_pipeline(JobInput(options=MarkdownOptions(), data=data,
                                        file_name=Path(path).name, content_type=None))
         label, pages = CONVERTED, result.pages
         warnings = len(result.payload["meta"].get("warnings", []))

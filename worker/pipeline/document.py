@@ -1,7 +1,13 @@
 """The one internal document model: pages → blocks → lines → words, with boxes.
 
 Every converter produces it; markdown, plain text, extraction and provenance
-all read it. Coordinates are in points from the page's top-left corner.
+all read it. Coordinates are in points from the page's top-left corner, and a page's
+`width`/`height` are in the same unit, so a box divided by them is a share of the page:
+PDF points (1/72 inch) for PDFs; for images, pixels scaled to points by the image's own
+resolution (72 dpi when it declares none: one pixel, one point); for formats without
+geometry (office files, HTML, e-mail, text) an estimate on the same scale (`line_from_text`:
+6 points a character, 12 a line). Clients see these units in `pages` and `fields[].bbox`
+(docs/API.md, "Units of sizes and boxes").
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ class Table:
     rows: list[list[str]]
     bbox: BBox | None = None
     has_header: bool = True
+    markdown: list[list[str]] | None = None
+    """The cells with inline markdown (links, emphasis) where the format carries it, shaped as
+    `rows`; `rows` keep the plain text."""
 
 
 @dataclass

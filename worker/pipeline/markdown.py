@@ -19,6 +19,8 @@ MARGIN = 0.1
 """Share of the page height at the top and bottom where running headers and footers live."""
 MIN_REPEATS = 3
 PAGED_TYPES = frozenset({"pdf", *IMAGE_KINDS})
+LIST_INDENT = "    "
+"""Per nesting level: four spaces nest an item under a bulleted or a numbered one alike."""
 _DIGITS = re.compile(r"\d+")
 _BULLET = re.compile(r"^[•◦▪▫●○■□‣⁃·]\s*")
 _ORDERED = re.compile(r"^\d{1,3}[.)]\s")
@@ -59,20 +61,26 @@ def _margin_key(page: Page, block: Block) -> str:
 def _render_blocks(blocks: list[Block]) -> str:
     out: list[str] = []
     previous: Block | None = None
+    depth = 0  # nesting of the list item just written
     for block in blocks:
         text = _render_block(block)
         if not text:
             continue
         # Consecutive list items form one list: no blank line between them.
-        joiner = "\n" if previous is not None and previous.kind == block.kind == "list_item" else "\n\n"
-        out.append((joiner if out else "") + text)
+        in_list = previous is not None and previous.kind == block.kind == "list_item"
+        if block.kind == "list_item":
+            # A level deeper than the item above can only nest one step under it.
+            depth = min(block.level, depth + 1) if in_list else 0
+            text = LIST_INDENT * depth + text
+        out.append((("\n" if in_list else "\n\n") if out else "") + text)
         previous = block
     return "".join(out)
 
 
 def _render_block(block: Block) -> str:
     if block.table is not None:
-        return render_table(block.table)
+        # A table's own markdown is its HTML form (merged cells, `table_format=html`).
+        return block.markdown if block.markdown else render_table(block.table)
     if block.kind == "code":
         return "```\n" + "\n".join(line.text for line in block.lines) + "\n```"
     text = (block.markdown or " ".join(line.text for line in block.lines)).strip()
@@ -90,7 +98,8 @@ def render_table(table: Table) -> str:
     if not table.rows:
         return ""
     width = max(len(row) for row in table.rows)
-    rows = [[_cell(c) for c in row] + [""] * (width - len(row)) for row in table.rows]
+    cells = table.markdown if table.markdown and len(table.markdown) == len(table.rows) else table.rows
+    rows = [[_cell(c) for c in row] + [""] * (width - len(row)) for row in cells]
     header = rows[0] if table.has_header else [""] * width
     body = rows[1:] if table.has_header else rows
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * width]

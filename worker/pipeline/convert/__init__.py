@@ -46,33 +46,39 @@ class ConversionRequest:
     """A vision LLM (job options' `ocr`, else `llm`, else the server default) to transcribe pages."""
     progress: Progress | None = None
     """Told (pages done, pages total) as pages of a paged document are converted."""
+    table_format: str = "markdown"
+    """`html`: tables with merged cells as HTML `<table>`s with spans (`tables_html`)."""
+    ocr_lang: str | None = None
+    """The language local OCR reads (`shared.jobs.ocr_lang`); None: the default model."""
 
 
 def convert_document(request: ConversionRequest) -> Document:
-    reader = page_reader_for(request.ocr, request.ocr_model)
+    reader = page_reader_for(request.ocr, request.ocr_model, request.ocr_lang)
     return _convert(request.data, request.file_name, request.content_type, request.ocr, reader, 0,
-                    request.progress)
+                    request.progress, request.table_format)
 
 
 def _convert(data: bytes, file_name: str, content_type: str | None, ocr: str,
-             reader: PageReader | None, depth: int, progress: Progress | None = None) -> Document:
+             reader: PageReader | None, depth: int, progress: Progress | None = None,
+             table_format: str = "markdown") -> Document:
     info = inspect_file(data, file_name, content_type)
     with reading(info.kind):
-        return _parsed(data, info.kind, ocr, reader, depth, progress)
+        return _parsed(data, info.kind, ocr, reader, depth, progress, table_format)
 
 
 def _parsed(data: bytes, kind: str, ocr: str, reader: PageReader | None, depth: int,
-            progress: Progress | None) -> Document:
+            progress: Progress | None, table_format: str) -> Document:
     if kind == "pdf":
-        return convert_pdf(data, ocr=ocr, reader=reader, progress=progress)
+        return convert_pdf(data, ocr=ocr, reader=reader, progress=progress,
+                           table_format=table_format)
     if kind in IMAGE_KINDS:
-        return convert_image(data, kind, reader=reader)
+        return convert_image(data, kind, reader=reader, table_format=table_format)
     if kind in ("eml", "msg"):
         if depth >= MAX_NESTING:
             raise InvalidFile("E-mail attachments are nested too deeply.", code="nesting_too_deep")
         convert_message = convert_eml if kind == "eml" else convert_msg
         return convert_message(data, lambda payload, name, media: _convert(
-            payload, name, media, ocr, reader, depth + 1))
+            payload, name, media, ocr, reader, depth + 1, None, table_format))
     return SIMPLE[kind](data)
 
 

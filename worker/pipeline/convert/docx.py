@@ -24,6 +24,7 @@ from worker.pipeline.convert.ooxml import transitional
 from worker.pipeline.document import Document
 
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.I)
+_NESTED_LIST_STYLE = re.compile(r"^list(?: bullet| number| continue)? ([2-9])$", re.I)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
@@ -76,7 +77,7 @@ class _Reader:
         elif name.lower() == "title":
             inline.into(flow, kind="heading", level=1)
         elif numbering is not None or name.lower().startswith("list"):
-            inline.into(flow, kind="list_item", level=numbering[0] if numbering else 0,
+            inline.into(flow, kind="list_item", level=_list_level(numbering, name),
                         prefix=f"{numbering[1]}. " if numbering and numbering[1] else "")
         else:
             inline.into(flow)
@@ -136,21 +137,26 @@ class _Reader:
         if len(rows) == 1 and len(rows[0]) == 1 and rows[0][0] is not None:
             self.blocks(flow, rows[0][0])  # a frame around content
             return
-        texts: dict[int, str] = {}
+        texts: dict[int, tuple[str, str]] = {}
         for tc in (tc for row in rows for tc in row if tc is not None and id(tc) not in texts):
             texts[id(tc)] = self.cell_text(tc)
-        flow.add_table([[texts[id(tc)] if tc is not None else "" for tc in row] for row in rows])
+        cells = [[texts[id(tc)] if tc is not None else ("", "") for tc in row] for row in rows]
+        flow.add_table([[plain for plain, _ in row] for row in cells],
+                       markdown=[[marked for _, marked in row] for row in cells])
 
-    def cell_text(self, tc: Any) -> str:
-        """The cell's paragraphs (nested tables' included) on one line, list items marked."""
-        parts = []
+    def cell_text(self, tc: Any) -> tuple[str, str]:
+        """The cell's paragraphs (nested tables' included) on one line, list items marked: as
+        plain text and with inline markdown."""
+        plain, marked = [], []
         for p in tc.iter(_P):
             inline = Inline()
             self.runs(inline, p, PLAIN, [])
             numbering = self.numbering.number(p, self.style(p))
             marker = "" if numbering is None else f"{numbering[1]}. " if numbering[1] else "- "
-            parts.append(marker + inline.plain if inline.plain else "")
-        return " ".join(part for part in parts if part)
+            if inline.plain:
+                plain.append(marker + inline.plain)
+                marked.append(marker + inline.markdown.replace("\n", " "))
+        return " ".join(plain), " ".join(marked)
 
 
 class _Numbering:
@@ -185,6 +191,14 @@ class _Numbering:
             return level, 0
         self.counters[(num_id, level)] = self.counters.get((num_id, level), 0) + 1
         return level, self.counters[(num_id, level)]
+
+
+def _list_level(numbering: tuple[int, int] | None, style_name: str) -> int:
+    """The numbering's level; Word's own "List Bullet 2"-style styles nest by their name
+    instead (each has a list of its own, at level 0, indented further)."""
+    level = numbering[0] if numbering else 0
+    nested = _NESTED_LIST_STYLE.match(style_name)
+    return int(nested.group(1)) - 1 if level == 0 and nested else level
 
 
 def _num_pr(properties: Any) -> tuple[str, int] | None:

@@ -29,7 +29,8 @@ def convert_eml(data: bytes, convert_attachment: AttachmentConverter) -> Documen
     subject = str(message.get("Subject", "") or "").strip()
     if subject:
         flow.add_text(subject, kind="heading", level=1)
-    flow.add_text("\n".join(f"{name}: {message[name]}" for name in HEADERS if message.get(name)))
+    for name in (name for name in HEADERS if message.get(name)):
+        flow.add_text(f"{name}: {message[name]}")  # one paragraph each: one line each in markdown
     _body(flow, message)
     document = Document(pages=[flow.page()], file_type="eml", title=subject or None)
     for attachment in message_attachments(data):

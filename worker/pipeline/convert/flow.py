@@ -34,12 +34,19 @@ class FlowPage:
                                      markdown=markdown))
             self._top += size * 0.5
 
-    def add_table(self, rows: list[list[str]], *, has_header: bool = True) -> None:
-        rows = [[" ".join(cell.split()) for cell in row] for row in rows if any(c.strip() for c in row)]
+    def add_table(self, rows: list[list[str]], *, has_header: bool = True,
+                  markdown: list[list[str]] | None = None) -> None:
+        """A table of plain cells; `markdown`, shaped as `rows`, the same cells with inline marks."""
+        kept = [i for i, row in enumerate(markdown or rows) if any(cell.strip() for cell in row)]
+        rows = [[" ".join(cell.split()) for cell in rows[i]] for i in kept]
         if not rows:
             return
         lines = [self._line("  ".join(cell for cell in row if cell), LINE_HEIGHT) for row in rows]
-        self.blocks.append(table_block(rows, lines=lines, has_header=has_header, bbox=_union(lines)))
+        block = table_block(rows, lines=lines, has_header=has_header, bbox=_union(lines))
+        if markdown is not None and block.table is not None:
+            marked = [[" ".join(cell.split()) for cell in markdown[i]] for i in kept]
+            block.table.markdown = marked if marked != rows else None
+        self.blocks.append(block)
         self._top += LINE_HEIGHT * 0.5
 
     def add_block(self, block: Block) -> None:

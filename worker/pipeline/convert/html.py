@@ -22,6 +22,7 @@ _INLINE = frozenset({"a", "span", "b", "strong", "i", "em", "u", "code", "small"
                      "mark", "time", "label", "font", "s", "q", "cite", "img", "del", "ins", "strike",
                      "br", "kbd", "var", "samp", "bdi", "bdo", "data", "dfn", "tt", "big", "wbr"})
 _BOLD, _ITALIC, _STRIKE = {"b", "strong"}, {"i", "em", "cite", "dfn", "var"}, {"s", "del", "strike"}
+_CODE = {"code", "kbd", "samp", "tt"}
 _LISTS = ("ul", "ol")
 MAX_SPAN = 1000
 
@@ -40,8 +41,11 @@ def html_into(flow: FlowPage, markup: str) -> str | None:
         tag.decompose()
     for tag in soup.find_all(True):
         if tag.name not in _INLINE:
-            # Block boundaries separate words; inline ones (<b>x</b>.) must not.
-            tag.insert_before(" ")
+            # Block boundaries separate words; inline ones (<b>x</b>.) must not. The spaces go
+            # inside the tag: `insert_before` looks the tag up among its siblings, which made
+            # a list of n items cost n² (a code block keeps its first line's indentation).
+            if tag.name != "pre":
+                tag.insert(0, " ")
             tag.append(" ")
     _walk(flow, soup.body or soup)
     return title or None
@@ -64,7 +68,8 @@ def _element(flow: FlowPage, tag: Tag) -> None:
     if name in _HEADINGS:
         _inline_of(tag).into(flow, kind="heading", level=_HEADINGS[name])
     elif name == "table":
-        flow.add_table(_table_rows(tag))
+        plain, marked = _table_rows(tag)
+        flow.add_table(plain, markdown=marked)
     elif name in _LISTS:
         _list(flow, tag, 0)
     elif name == "pre":
@@ -112,10 +117,19 @@ def _inline(inline: Inline, node: object, style: Style) -> None:
     if name == "img":
         inline.image(str(node.get("alt") or node.get("title") or ""))
         return
+    if name in _LISTS:  # a list inside a table cell: its items marked on the cell's one line
+        number = 0
+        for child in node.children:
+            if isinstance(child, Tag) and child.name == "li":
+                number += 1
+                inline.add(f" {number}. " if name == "ol" else " - ", PLAIN)
+            _inline(inline, child, style)
+        return
     href = node.get("href") if name == "a" else None
     style = Style(bold=style.bold or name in _BOLD, italic=style.italic or name in _ITALIC,
                   strike=style.strike or name in _STRIKE,
-                  link=href if isinstance(href, str) and href.strip() else style.link)
+                  link=href if isinstance(href, str) and href.strip() else style.link,
+                  code=style.code or name in _CODE)
     for child in node.children:
         _inline(inline, child, style)
 
@@ -128,30 +142,34 @@ def _spaced(text: str) -> str:
     return (" " if text[:1].isspace() else "") + core + (" " if text[-1:].isspace() else "")
 
 
-def _table_rows(table: Tag) -> list[list[str]]:
-    rows: list[list[str]] = []
-    pending: dict[int, tuple[str, int]] = {}  # column → (text, rows still covered) from rowspans
+def _table_rows(table: Tag) -> tuple[list[list[str]], list[list[str]]]:
+    """The cells' plain text and the same cells with inline markdown, by row."""
+    rows: list[list[tuple[str, str]]] = []
+    pending: dict[int, tuple[tuple[str, str], int]] = {}  # column → (cell, rows still covered)
     for row in table.find_all("tr"):
         if row.find_parent("table") is not table:
             continue  # a nested table's rows belong to its cell's text
-        cells: list[str] = []
+        cells: list[tuple[str, str]] = []
         for cell in row.find_all(["th", "td"], recursive=False):
             _fill_spanned(cells, pending)
             text = " ".join(cell.get_text().split())
+            inline = _inline_of(cell)
+            content = (text, inline.markdown.replace("\n", " "))
             columns, down = _span(cell, "colspan"), _span(cell, "rowspan")
             for _ in range(columns):
                 if down > 1:
-                    pending[len(cells)] = (text, down - 1)
-                cells.append(text)
+                    pending[len(cells)] = (content, down - 1)
+                cells.append(content)
         _fill_spanned(cells, pending, to_end=True)
         rows.append(cells)
-    return rows
+    return [[plain for plain, _ in row] for row in rows], [[marked for _, marked in row] for row in rows]
 
 
-def _fill_spanned(cells: list[str], pending: dict[int, tuple[str, int]], to_end: bool = False) -> None:
+def _fill_spanned(cells: list[tuple[str, str]], pending: dict[int, tuple[tuple[str, str], int]],
+                  to_end: bool = False) -> None:
     while len(cells) in pending or (to_end and any(column >= len(cells) for column in pending)):
         column = len(cells)
-        text, left = pending.pop(column, ("", 0))
+        text, left = pending.pop(column, (("", ""), 0))
         if left > 1:
             pending[column] = (text, left - 1)
         cells.append(text)

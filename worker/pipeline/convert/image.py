@@ -6,6 +6,7 @@ Pixel limits were checked on the header before any decoding (`shared.files.image
 from __future__ import annotations
 
 import io
+import time
 import warnings
 
 import numpy as np
@@ -13,6 +14,8 @@ from PIL import Image, ImageOps
 
 from shared.errors import InvalidFile
 from shared.files.images import CORRUPTED
+from worker.pipeline.convert.layout import classify_blocks
+from worker.pipeline.convert.ocr_layout import structure_ocr_page
 from worker.pipeline.document import Document, Page
 from worker.pipeline.ocr import PageReader
 from worker.pipeline.ocr.engine import Gray
@@ -21,16 +24,26 @@ from worker.pipeline.ocr.engine import Gray
 DEFAULT_DPI = 72.0
 
 
-def convert_image(data: bytes, kind: str, *, reader: PageReader | None) -> Document:
-    """One page per frame; without a reader (`fast` mode) the pages carry no words."""
+def convert_image(data: bytes, kind: str, *, reader: PageReader | None,
+                  table_format: str = "markdown") -> Document:
+    """One page per frame; without a reader (`fast` mode) the pages carry no words.
+
+    Pages read by local OCR get the tables and column order text pages get (`ocr_layout`).
+    """
     pages: list[Page] = []
     for number, (image, scale) in enumerate(decode_frames(data, kind), start=1):
         if reader is None:
             height, width = image.shape[:2]
             pages.append(Page(number=number, width=width * scale, height=height * scale))
         else:
-            pages.append(reader.read(image, number=number, scale=scale))
-    return Document(pages=pages, file_type=kind)
+            started = time.perf_counter()
+            page = reader.read(image, number=number, scale=scale)
+            structure_ocr_page(page, image, scale, table_format, started=started)
+            pages.append(page)
+    document = Document(pages=pages, file_type=kind)
+    if reader is not None:
+        classify_blocks(document)  # headings and list items by type size, as for PDF pages
+    return document
 
 
 def decode_frames(data: bytes, kind: str) -> list[tuple[Gray, float]]:

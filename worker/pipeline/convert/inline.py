@@ -23,6 +23,7 @@ class Style:
     italic: bool = False
     strike: bool = False
     link: str | None = None
+    code: bool = False
 
 
 PLAIN = Style()
@@ -32,23 +33,30 @@ class Inline:
     """Runs of one paragraph (or table cell) in order."""
 
     def __init__(self) -> None:
-        self.runs: list[tuple[str, Style]] = []
+        self._pieces: list[tuple[list[str], Style]] = []
         self.images: int = 0
 
     def add(self, text: str, style: Style = PLAIN) -> None:
         if not text:
             return
-        if self.runs and self.runs[-1][1] == style:
-            self.runs[-1] = (self.runs[-1][0] + text, style)
+        if self._pieces and self._pieces[-1][1] == style:
+            self._pieces[-1][0].append(text)  # joined once when read: no quadratic concatenation
         else:
-            self.runs.append((text, style))
+            self._pieces.append(([text], style))
+
+    @property
+    def runs(self) -> list[tuple[str, Style]]:
+        """(text, style) runs, neighbours with the same style merged."""
+        return [("".join(pieces), style) for pieces, style in self._pieces]
 
     def image(self, alt: str) -> None:
-        """An image as a placeholder: `![alt](image)` in markdown, its alt text in the words;
-        `<!-- image -->` where it has none (an empty image link would only render broken)."""
+        """An image as a placeholder: `<!-- image: alt -->` in markdown (`<!-- image -->` without
+        alt text), its alt text in the words. Not `![alt](image)`: the file's pictures are not
+        served, so an image link would only render broken; a comment stays readable to a model
+        or a person reading the markdown and out of the way of one rendering it."""
         alt = " ".join(alt.split())
         self.images += 1
-        self.runs.append((alt or "image", Style(link="\0image")))
+        self._pieces.append(([alt or "image"], Style(link="\0image")))
 
     @property
     def plain(self) -> str:
@@ -69,11 +77,14 @@ class Inline:
 
 def _marked(text: str, style: Style) -> str:
     if style.link == "\0image":
-        return f"![{_escape(text)}](image)" if text != "image" else "<!-- image -->"
+        return f"<!-- image: {_comment(text)} -->" if text != "image" else "<!-- image -->"
     core = text.strip()
     if not core:
         return text
     lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    if style.code:
+        fence = "``" if "`" in core else "`"
+        core = f"{fence} {core} {fence}" if fence == "``" else f"`{core}`"
     if style.strike:
         core = f"~~{core}~~"
     if style.bold and style.italic:
@@ -87,8 +98,9 @@ def _marked(text: str, style: Style) -> str:
     return lead + core + trail
 
 
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]")
+def _comment(text: str) -> str:
+    """Text that cannot end an HTML comment early (`--` is not allowed inside one)."""
+    return re.sub(r"-{2,}", "-", text).rstrip("-")
 
 
 def _tidy(text: str) -> str:

@@ -21,7 +21,9 @@ def convert_msg(data: bytes, convert_attachment: AttachmentConverter) -> Documen
     headers = {"From": message.sender, "To": recipients,
                "Date": message.sent_date.isoformat() if message.sent_date else None,
                "Subject": subject}
-    flow.add_text("\n".join(f"{name}: {value}" for name, value in headers.items() if value))
+    for name, value in headers.items():
+        if value:
+            flow.add_text(f"{name}: {value}")  # one paragraph each: one line each in markdown
     if message.body:
         for paragraph in message.body.replace("\r\n", "\n").split("\n\n"):
             flow.add_text(paragraph)

@@ -92,7 +92,9 @@ class _Reader:
             elif name == (TEXTNS, "list"):
                 self.items(flow, node, level, self.ordered.get(_attr(node, TEXTNS, "style-name"), False))
             elif name == (TABLENS, "table"):
-                flow.add_table(self.table_rows(node))
+                cells = self.table_cells(node)
+                flow.add_table([[plain for plain, _ in row] for row in cells],
+                               markdown=[[marked for _, marked in row] for row in cells])
             elif name in _CONTAINERS:
                 self.blocks(flow, node, level)
 
@@ -156,28 +158,34 @@ class _Reader:
             inline.image(_described(frame))
 
     def table_rows(self, table: Any) -> list[list[str]]:
-        rows: list[list[str]] = []
+        return [[plain for plain, _ in row] for row in self.table_cells(table)]
+
+    def table_cells(self, table: Any) -> list[list[tuple[str, str]]]:
+        """Each cell as (plain text, text with inline markdown), by row."""
+        rows: list[list[tuple[str, str]]] = []
         for row in _rows(table):
             repeat = _count(row, "number-rows-repeated", MAX_ROWS - len(rows))
-            cells: list[str] = []
+            cells: list[tuple[str, str]] = []
             for cell in row.childNodes:
                 if cell.qname in _CELLS:
                     text = self.cell_text(cell)
                     cells += [text] * _count(cell, "number-columns-repeated", MAX_COLUMNS - len(cells))
             # A long run of blank rows (a sheet's unused tail) is one row, not a million.
-            rows += [cells] * (repeat if any(cells) else min(repeat, 1))
+            rows += [cells] * (repeat if any(plain for plain, _ in cells) else min(repeat, 1))
             if len(rows) >= MAX_ROWS:
                 break
         return rows
 
-    def cell_text(self, cell: Any) -> str:
-        parts = []
+    def cell_text(self, cell: Any) -> tuple[str, str]:
+        inlines = []
         for child in cell.childNodes:
             if child.qname in ((TEXTNS, "p"), (TEXTNS, "h")):
-                parts.append(self.inline(child).plain)
+                inlines.append(("", self.inline(child)))
             elif child.qname == (TEXTNS, "list"):
-                parts += [self.inline(p).plain for p in _descendants(child, (TEXTNS, "p"))]
-        return " ".join(part for part in parts if part)
+                inlines += [("- ", self.inline(p)) for p in _descendants(child, (TEXTNS, "p"))]
+        kept = [(marker, inline) for marker, inline in inlines if inline.plain]
+        return (" ".join(inline.plain for _, inline in kept),
+                " ".join(marker + inline.markdown.replace("\n", " ") for marker, inline in kept))
 
     def sheet(self, number: int, table: Any) -> Any:
         name = _attr(table, TABLENS, "name") or f"Sheet {number}"
@@ -191,7 +199,7 @@ class _Reader:
         flow = FlowPage(number, label=f"slide {number}")
         for frame in page.childNodes:
             if _attr(frame, PRESENTATIONNS, "class") == "title":
-                self.inline(frame).into(flow, kind="heading", level=2)
+                self.inline(frame).into(flow, kind="heading", level=1)
             elif frame.qname == (DRAWNS, "frame") and any(
                     child.qname == (DRAWNS, "image") for child in frame.childNodes):
                 inline = Inline()

@@ -19,7 +19,8 @@ from shared.files.failures import CORRUPTED_PDF, is_damage
 from shared.files.pdf import open_pdf
 from shared.settings import get_settings
 from worker.pipeline.convert.layout import classify_blocks
-from worker.pipeline.convert.pdf_layout import apply_layout, needs_layout
+from worker.pipeline.convert.ocr_layout import structure_ocr_page
+from worker.pipeline.convert.pdf_layout import structure_page
 from worker.pipeline.convert.pdf_text import text_layer_page
 from worker.pipeline.document import Document, Page
 from worker.pipeline.ocr import PageReader
@@ -37,22 +38,26 @@ Progress = Callable[[int, int], None]
 
 
 def convert_pdf(data: bytes, *, ocr: str = "auto", reader: PageReader | None = None,
-                progress: Progress | None = None) -> Document:
-    """Convert every page; `ocr` is `auto`, `never` or `always` (see `ConversionRequest`)."""
+                progress: Progress | None = None, table_format: str = "markdown") -> Document:
+    """Convert every page; `ocr` is `auto`, `never` or `always` (see `ConversionRequest`);
+    `table_format="html"` writes tables with merged cells as HTML (`tables_html`)."""
     with open_pdf(data) as pdf:
-        document = _convert_pages(pdf, range(pdf.page_count), ocr, reader, progress)
+        document = _convert_pages(pdf, range(pdf.page_count), ocr, reader, progress,
+                                  table_format)
     return _assembled(document)
 
 
 def convert_pdf_range(data: bytes, start: int, stop: int, *, ocr: str = "auto",
-                      reader: PageReader | None = None) -> Document:
+                      reader: PageReader | None = None,
+                      table_format: str = "markdown") -> Document:
     """Pages `start` to `stop` (0-based, `stop` excluded) as the whole file numbers them.
 
     Left unclassified: heading levels depend on every page's fonts, so the ranges are
     put together with `join_pdf_ranges`, which does what `convert_pdf` does last.
     """
     with open_pdf(data) as pdf:
-        return _convert_pages(pdf, range(start, min(stop, pdf.page_count)), ocr, reader, None)
+        return _convert_pages(pdf, range(start, min(stop, pdf.page_count)), ocr, reader, None,
+                              table_format)
 
 
 def join_pdf_ranges(ranges: list[Document]) -> Document:
@@ -64,7 +69,7 @@ def join_pdf_ranges(ranges: list[Document]) -> Document:
 
 
 def _convert_pages(pdf: Any, numbers: range, ocr: str, reader: PageReader | None,
-                   progress: Progress | None) -> Document:
+                   progress: Progress | None, table_format: str) -> Document:
     """The pages in `numbers` (0-based); a page that cannot be read is left out with a warning.
 
     Only damage stays within its page: running out of time or memory, or a vision
@@ -73,7 +78,7 @@ def _convert_pages(pdf: Any, numbers: range, ocr: str, reader: PageReader | None
     document = Document(pages=[], file_type="pdf", title=_title(pdf))
     for done, index in enumerate(numbers, start=1):
         try:
-            document.pages.append(_convert_page(pdf[index], ocr, reader))
+            document.pages.append(_convert_page(pdf[index], ocr, reader, table_format))
         except Exception as exc:
             if not is_damage(exc):
                 raise
@@ -96,20 +101,22 @@ def _title(pdf: Any) -> str | None:
     return title if isinstance(title, str) and title else None
 
 
-def _convert_page(page: Any, ocr: str, reader: PageReader | None) -> Page:
+def _convert_page(page: Any, ocr: str, reader: PageReader | None, table_format: str) -> Page:
     started = time.perf_counter()
     limit = get_settings().page_time_limit_s
     text_page = page.get_textpage()
     converted = text_layer_page(page, text_page)
     if reader is not None and _wants_reading(page, converted, ocr):
         image, scale = render_gray(page, get_settings().ocr_dpi)
-        return reader.read(image, number=converted.number, scale=scale)
-    if ocr == "never" or not needs_layout(page, converted):
-        return converted  # `fast`, or a page the text layer describes fully
-    if time.perf_counter() - started < limit:
-        apply_layout(page, converted)
-    else:
+        read = reader.read(image, number=converted.number, scale=scale)
+        structure_ocr_page(read, image, scale, table_format, started=started)  # tables, columns
+        return read
+    if ocr == "never":
+        return converted  # `fast`: the text layer alone
+    in_time = time.perf_counter() - started < limit
+    if not in_time:
         log.warning("page %d over its time budget: layout analysis skipped", converted.number)
+    structure_page(page, converted, table_format, model=in_time)
     return converted
 
 

@@ -13,10 +13,20 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from worker.pipeline.convert.layout import BULLETS
 from worker.pipeline.document import BBox, Block, Line, Page, Word
 
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _STRONG_LTR = re.compile(r"[^\W\d_]")
+# A list marker set on its own: a bullet glyph (a symbol font's private-use one, a Courier
+# `o`) or an enumerator. Word processors draw it as its own line beside the item's text.
+_GLYPHS = "".join(sorted(BULLETS)) + "➢➤►▶✓✔❖◆◇★☐☑→⇒"
+_MARKER = re.compile("^(?:[" + re.escape(_GLYPHS) + "\ue000-\uf8ff]|o|"
+                     r"(?:\d{1,3}|[A-Za-z]|[ivxlc]{1,5})[.)]|\d{1,3}(?:\.\d{1,3})+\.?)$")
+MARKER_GAP = 3.0
+"""At most this many line heights between a marker and its item's text."""
+MAX_ITEM_LINE_HEIGHT = 200
+"""Taller line boxes (rotated or broken text) are never an item's text."""
 T = TypeVar("T")
 
 
@@ -34,11 +44,67 @@ def text_layer_page(page: Any, text_page: Any) -> Page:
             words = logical_words(chars) or words
         line = Line(words=words, bbox=union([w.bbox for w in words]), font_size=size, bold=bold)
         blocks.setdefault(block_no, Block(kind="paragraph")).lines.append(line)
-    for block in blocks.values():
+    _attach_markers(list(blocks.values()))
+    kept = [block for block in blocks.values() if block.lines]
+    for block in kept:
         block.bbox = union([line.bbox for line in block.lines])
     rect = page.rect
     return Page(number=page.number + 1, width=rect.width, height=rect.height,
-                blocks=list(blocks.values()))
+                blocks=kept)
+
+
+def _attach_markers(blocks: list[Block]) -> None:
+    """Put each list marker drawn as its own line at the start of the text line beside it.
+
+    Left apart, the marker reads as text beside text (a table or columns to the
+    layout trigger) and the item is not recognised as one. A glyph becomes `•`:
+    symbol fonts map bullets to private-use code points.
+    """
+    if not any(len(line.words) == 1 and is_marker(line.words[0].text)
+               for block in blocks for line in block.lines):
+        return
+    rows: dict[int, list[Line]] = {}  # lines by the whole points of height they cover
+    for line in (line for block in blocks for line in block.lines):
+        if line.bbox[3] - line.bbox[1] <= MAX_ITEM_LINE_HEIGHT:
+            for y in range(int(line.bbox[1]), int(line.bbox[3]) + 1):
+                rows.setdefault(y, []).append(line)
+    merged: set[int] = set()
+    for block in blocks:
+        for marker in list(block.lines):
+            if len(marker.words) != 1 or not is_marker(marker.words[0].text):
+                continue
+            centre = (marker.bbox[1] + marker.bbox[3]) / 2
+            target = _item_text_beside(marker, rows.get(int(centre), []), merged)
+            if target is None:
+                continue
+            word = marker.words[0]
+            if word.text == "o" or not word.text[:1].isalnum():
+                word = Word("•", word.bbox, word.confidence)
+            target.words.insert(0, word)
+            target.bbox = union([target.bbox, marker.bbox])
+            block.lines.remove(marker)
+            merged.add(id(marker))
+
+
+def is_marker(text: str) -> bool:
+    """Whether `text` is a list marker: a bullet glyph or an enumerator (`1.`, `a)`, `2.3`)."""
+    return _MARKER.match(text) is not None
+
+
+def _item_text_beside(marker: Line, lines: list[Line], merged: set[int]) -> Line | None:
+    """The nearest line to the right of `marker` that holds its vertical centre."""
+    x0, y0, x1, y1 = marker.bbox
+    centre, height = (y0 + y1) / 2, max(y1 - y0, 1.0)
+    best: Line | None = None
+    for line in lines:
+        if line is marker or id(line) in merged or not line.words:
+            continue
+        lx0, ly0, _, ly1 = line.bbox
+        if ly0 <= centre <= ly1 and x1 - 1 <= lx0 <= x1 + MARKER_GAP * height \
+                and (best is None or lx0 < best.bbox[0]) \
+                and not (len(line.words) == 1 and is_marker(line.words[0].text)):
+            best = line
+    return best
 
 
 def _has_rtl(words_by_line: dict[tuple[int, int], list[Word]]) -> bool:

@@ -1,4 +1,4 @@
-"""Reading page images: local OCR (RapidOCR) or a vision LLM, behind one interface.
+"""Reading page images: local OCR (RapidOCR 3) or a vision LLM, behind one interface.
 
 Converters render a page (or decode an image) to grayscale pixels and hand it
 to a `PageReader`; what comes back is a `Page` whose words carry boxes and
@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+from shared.jobs.ocr_lang import ocr_language
 from shared.metrics import OCR_SECONDS
 from worker.pipeline.document import Page
 from worker.pipeline.ocr.engine import Gray
+from worker.pipeline.ocr.languages import DEFAULT_LANGUAGE
 from worker.pipeline.ocr.orientation import read_upright
 from worker.pipeline.ocr.page import page_from_reading
 
@@ -26,21 +28,30 @@ class PageReader(Protocol):
 
 
 class LocalOcr:
-    """RapidOCR with orientation and skew handling; models ship inside the wheel."""
+    """RapidOCR 3 with a page-orientation classifier and skew handling; models ship in the wheels.
+
+    `language` picks the shipped models (`languages.py`); an unsupported one is a 400
+    here too, for jobs that were queued before the API's list changed.
+    """
 
     engine = "rapidocr"
 
+    def __init__(self, language: str | None = None) -> None:
+        self.language = ocr_language(language) if language else DEFAULT_LANGUAGE
+
     def read(self, image: Gray, *, number: int, scale: float) -> Page:
         started = time.perf_counter()
-        page = page_from_reading(read_upright(image), number=number, scale=scale)
+        page = page_from_reading(read_upright(image, self.language), number=number, scale=scale)
         OCR_SECONDS.labels(self.engine).inc(time.perf_counter() - started)
         return page
 
 
-def page_reader_for(ocr: str, ocr_model: dict[str, Any] | None) -> PageReader | None:
+def page_reader_for(ocr: str, ocr_model: dict[str, Any] | None,
+                    ocr_lang: str | None = None) -> PageReader | None:
     """The reader for pages that need one: the vision model when configured, else local OCR.
 
-    `ocr="never"` without a model means no reader at all (text layer only).
+    `ocr="never"` without a model means no reader at all (text layer only). `ocr_lang`
+    only concerns local OCR (a vision model reads whatever it reads).
     """
     if ocr_model and ocr_model.get("provider_model"):
         # Imported here: the LLM client is only loaded by jobs that use a vision model.
@@ -50,4 +61,4 @@ def page_reader_for(ocr: str, ocr_model: dict[str, Any] | None) -> PageReader | 
         return reader
     if ocr == "never":
         return None
-    return LocalOcr()
+    return LocalOcr(ocr_lang)
