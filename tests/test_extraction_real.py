@@ -99,6 +99,61 @@ def test_line_items_come_from_aligned_columns_without_ruling_lines(api: ApiServe
         {"description": "Lampe d'atelier", "quantity": 3, "unit_price": 35.0, "amount": 105.0}]
 
 
+def _placed_pdf(placed: list[tuple[float, float, str]]) -> bytes:
+    document = pymupdf.open()
+    page = document.new_page()
+    for x, y, text in placed:
+        page.insert_text((x, y), text, fontsize=10)
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+PARTY_SCHEMA = {"type": "object", "properties": {
+    "supplier": {"type": "string", "description": "Company that issued the invoice (the seller)"},
+    "address": {"type": "string",
+                "description": "Postal address of the company that issued the invoice"}}}
+ISSUER = [(60, 60, "Atelier Moreau"), (60, 74, "12 rue des Lilas"), (60, 88, "69003 Lyon")]
+CUSTOMER = [(330, 150, "Kestrel Holdings Inc"), (330, 164, "400 Market Street"),
+            (330, 178, "Denver CO 80202")]
+BODY = [(60, 150, "Facture N° F-2024-077"), (300, 300, "Total TTC"), (400, 300, "1 200,00 €")]
+
+
+@pytest.mark.parametrize("evidence", [
+    [(60, 102, "TVA FR12345678901")],  # unlabelled: letterhead position and a VAT number
+    [(330, 136, "Destinataire")],  # the other block is labelled as the recipient
+])
+def test_the_issuer_is_the_party_that_is_not_the_customer(
+        api: ApiServer, worker: Process, evidence: list[tuple[float, float, str]]) -> None:
+    # The customer's name carries a company suffix ("Inc") and the issuer's does not: the
+    # suffix must not outweigh the evidence of which party is the customer.
+    pdf = _placed_pdf(ISSUER + CUSTOMER + BODY + evidence)
+    with api.client(make_tenant().api_key) as client:
+        response = client.post("/v1/extract", data={"schema": json.dumps(PARTY_SCHEMA)},
+                               files={"file": ("facture.pdf", pdf, "application/pdf")})
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == {"supplier": "Atelier Moreau",
+                                         "address": "12 rue des Lilas, 69003 Lyon"}
+
+
+def test_two_amounts_with_the_same_evidence_leave_the_total_null(api: ApiServer,
+                                                                worker: Process) -> None:
+    # Two amounts side by side under one "Total amount" header: nothing on the page says
+    # which is the total, so the engine must not pick one with a confident number.
+    pdf = _placed_pdf([(60, 60, "CAFE ORCHID"), (60, 74, "8 Jalan Ampang"),
+                       (60, 88, "50450 Kuala Lumpur"), (60, 130, "Item"), (290, 130, "Total amount"),
+                       (60, 146, "Nasi lemak"), (290, 146, "9.81"), (335, 146, "0.59")])
+    schema = {"type": "object", "properties": {"company": {"type": "string"},
+                                               "total": {"type": "number"}}}
+    with api.client(make_tenant().api_key) as client:
+        response = client.post("/v1/extract", data={"schema": json.dumps(schema)},
+                               files={"file": ("receipt.pdf", pdf, "application/pdf")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["result"].get("total") is None and "total" not in body["fields"]
+    assert body["result"]["company"] == "CAFE ORCHID"
+
+
 RECEIPT_LINES = ["CAFE LUMIERE", "14 Harbour Street", "Date: 12/03/2024", "",
                  "Croissant 2.50", "Flat white 4.20", "Subtotal 6.70", "Tax 0.67",
                  "Total due 7.37"]

@@ -6,9 +6,11 @@ invoices: supplier, number, dates, currency, address, totals, line items). The
 schema per corpus type is fixed and written as a user would write it; labels are
 mapped onto it once here, so scoring never sees the label format.
 
-Converting a scan runs OCR (about a second a page), so each converted `Document`
-is cached under `QUARRY_OCR_CACHE` (default /tmp/quarry-ocr-cache), keyed by the
-file's hash: the extractor can be re-run over a corpus in seconds.
+Converting a scan runs OCR (seconds a page), so each converted `Document` is cached
+under `QUARRY_OCR_CACHE` (default /tmp/quarry-ocr-cache), keyed by the file's hash and
+the converter's fingerprint (the OCR packages' versions and the conversion code), so the
+extractor can be re-run over a corpus in seconds, and a new OCR engine is never scored
+on an old engine's output.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import json
 import os
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,8 @@ from worker.pipeline.document import Document, document_from_json, document_to_j
 from worker.pipeline.extract.values import parse_date, parse_number
 
 CACHE = Path(os.environ.get("QUARRY_OCR_CACHE", "/tmp/quarry-ocr-cache"))
+_OCR_PACKAGES = ("rapidocr", "rapidocr-onnxruntime", "onnxruntime", "opencv-python",
+                 "opencv-python-headless", "pymupdf")
 _SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".pdf")
 
 RECEIPT_SCHEMA: dict[str, Any] = {
@@ -131,10 +137,26 @@ def _float(raw: str | None) -> float | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def converter_fingerprint() -> str:
+    """What conversion output depends on: OCR package versions and the conversion code."""
+    digest = hashlib.sha256()
+    for package in _OCR_PACKAGES:
+        try:
+            digest.update(f"{package}={metadata.version(package)};".encode())
+        except metadata.PackageNotFoundError:
+            continue
+    root = Path(__file__).resolve().parents[2] / "worker" / "pipeline"
+    for source in sorted([*root.glob("ocr/*.py"), *root.glob("convert/*.py")]):
+        digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def converted(path: Path) -> Document:
-    """The file converted as the worker converts it (OCR for scans), cached by content hash."""
+    """The file converted as the worker converts it (OCR for scans), cached by content hash
+    and converter fingerprint."""
     data = path.read_bytes()
-    key = hashlib.sha256(data).hexdigest()[:24]
+    key = f"{hashlib.sha256(data).hexdigest()[:24]}-{converter_fingerprint()}"
     cached = CACHE / f"{key}.json"
     if cached.exists():
         return document_from_json(cached.read_bytes())

@@ -151,6 +151,10 @@ def main() -> None:
                         help="labeled corpus folders (receipts/, invoices-scanned/); none: the generated set")
     parser.add_argument("--errors", action="store_true", help="list every wrong or missed field")
     parser.add_argument("--local-only", action="store_true")
+    parser.add_argument("--timing", type=int, default=6, metavar="N",
+                        help="with corpus folders: also time N scanned files and the generated "
+                             "set's text PDFs end to end (conversion included) on one core; "
+                             "0 skips it")
     parser.add_argument("--calibration-cv", action="store_true",
                         help="with corpus folders: also refit the confidence map without each "
                              "layout (or receipt half) and report calibration on what it left out")
@@ -164,6 +168,12 @@ def main() -> None:
             from bench.extraction.fit_calibration import collect, cv_report
 
             sys.stdout.write("\n" + cv_report(collect(args.paths)))
+        if args.timing > 0:
+            from bench.extraction import timing
+
+            how = timing.one_core()
+            sys.stdout.write("\n" + timing.report(timing.scanned_pages(args.paths, args.timing),
+                                                  timing.text_pages(), how))
         return
     docs = load_set()
     out = sys.stdout

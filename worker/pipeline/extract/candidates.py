@@ -24,6 +24,7 @@ from worker.pipeline.extract.vocabulary import (
     CONTACT_WORDS,
     CUSTOMER_WORDS,
     DATE_WORDS,
+    INCLUSIVE_WORDS,
     INVOICE_WORDS,
     ISSUER_WORDS,
     LOCALE_CURRENCIES,
@@ -32,6 +33,7 @@ from worker.pipeline.extract.vocabulary import (
     OTHER_DATE_WORDS,
     OTHER_ID_WORDS,
     PAY_WORDS,
+    REGISTRATION_WORDS,
     STREET_TOKENS,
     STREET_WORDS,
     TOTAL_WORDS,
@@ -58,6 +60,8 @@ class Candidate:
     fragments: list[Fragment]
     score: float
     features: dict[str, float]
+    tied: bool = False
+    """A candidate that reads otherwise has the same evidence: the page cannot decide."""
 
     def evidence(self, concept: str) -> FieldEvidence:
         first = self.fragments[0]
@@ -65,6 +69,34 @@ class Candidate:
         source = " / ".join(f.text for f in self.fragments)
         return FieldEvidence(self.value, confidence_for(concept, self.features), first.page, box,
                              source, basis=(concept, dict(self.features)))
+
+
+# Another value in the same visual row, with the same evidence but for a few hundredths
+# of position, is a tie: two amounts under one "Total" column header, say. The page does
+# not say which is meant (on the benchmark's receipts every total picked from such a tie
+# was wrong), so the field is left null rather than guessed.
+TIE = 0.01
+
+
+def best_of(found: list[Candidate]) -> Candidate | None:
+    """The highest-scoring candidate, with how far it leads the best one that reads otherwise."""
+    if not found:
+        return None
+    best = max(found, key=lambda c: c.score)
+    rivals = [c for c in found if squash(str(c.value)) != squash(str(best.value))]
+    add_context(best, max(c.score for c in rivals) if rivals else None)
+    where = (best.fragments[0].page, best.fragments[0].row)
+    best.tied = any(best.score - c.score < TIE and (c.fragments[0].page, c.fragments[0].row) == where
+                    for c in rivals)
+    return best
+
+
+def add_context(best: Candidate, runner_up: float | None) -> None:
+    """Evidence about the choice, not the value: the lead over the runner-up (a close call
+    is often a wrong one) and how sure the reader was of the value's characters."""
+    lead = 1.0 if runner_up is None else max(0.0, min(1.0, best.score - runner_up))
+    best.features["margin"] = round(lead, 3)
+    best.features["doubt"] = round(1 - min(f.ocr for f in best.fragments), 3)
 
 
 def _label_text(fragment: Fragment) -> tuple[str, str]:
@@ -128,7 +160,7 @@ def _total_label(text: str) -> float:
         return 0.0
     pay = mentions(text, PAY_WORDS)
     negative = mentions(text, NOT_TOTAL_WORDS)
-    if pay and not (negative and not mentions(text, ("ttc", "incl", "inkl", "with", "apayer"))):
+    if pay and not (negative and not mentions(text, INCLUSIVE_WORDS)):
         return 1.0
     if mentions(text, TOTAL_WORDS[:5]):
         return 0.25 if negative else 0.8
@@ -139,7 +171,8 @@ def _names_subtotal(fragment: Fragment) -> bool:
     left, above = _label_text(fragment)
     text = f"{_own_label(fragment.text)} {left} {above}"
     return mentions(text, ("subtotal", "soustotal", "ht", "horstaxe", "untaxed", "netto",
-                           "zwischensumme", "subtotale", "subtotaal", "excl"))
+                           "zwischensumme", "subtotale", "subtotaal", "excl", "excluding",
+                           "exclusive"))
 
 
 def _names_tax(fragment: Fragment) -> bool:
@@ -186,6 +219,8 @@ def number_candidates(reading: Reading) -> list[Candidate]:
             continue
         for match in _ID.finditer(fragment.text):
             token = match.group().rstrip(".-/")
+            if fragment.text[match.end():].lstrip().startswith("%"):
+                continue  # a rate ("TVA20%"), not an identifier
             if _amount_in(token) is not None and not re.search(r"[A-Za-z/]", token):
                 if re.fullmatch(r"\d+[.,]\d{1,2}", token) or len(token) < 5:
                     continue
@@ -237,10 +272,22 @@ class Party:
     customer: bool
     issuer_label: bool
     score: float
+    registered: bool = False
+    """A VAT, company-registration or bank line under the block: the issuer prints its own."""
+    first: bool = False
+    """The first party on the document (the letterhead), when another party follows."""
+    contested: bool = False
+    """The document names a customer too: picking the issuer is a real choice there."""
 
 
 def parties(reading: Reading) -> list[Party]:
-    """Blocks of a name followed by address lines, best issuer first."""
+    """Blocks of a name followed by address lines, best issuer first.
+
+    The issuer is the party that is not the customer: a block under a customer label
+    (*Bill to*, *Facturé à*, *Kunde*, *destinataire*…) counts against it; an issuer label
+    (*Supplier*, *Remit to*…), registration or bank details printed with the block (VAT,
+    SIRET, IBAN…), a company suffix and the letterhead position count for it.
+    """
     found = []
     for stack in reading.stacks:
         for start, fragment in enumerate(stack):
@@ -252,16 +299,47 @@ def parties(reading: Reading) -> list[Party]:
             if not address and not suffix:
                 continue
             customer, issuer = _party_labels(stack, start)
+            registered = _registered(stack[start + len(names):start + len(names) + len(address) + 4])
             score = (0.5 * bool(address) + 0.3 * suffix + 0.6 * issuer - 1.0 * customer
-                     + 0.4 * (1 - fragment.top) + 0.1 * (fragment.page == 1))
-            found.append(Party(names, address, customer, issuer, score))
+                     + 0.2 * registered + 0.4 * (1 - fragment.top) + 0.1 * (fragment.page == 1))
+            found.append(Party(names, address, customer, issuer, score, registered))
             break
+    contested = any(has_any(squash(f.text), CUSTOMER_WORDS) for f in reading.fragments)
+    for party in found:
+        party.contested = contested
+    if len(found) > 1:
+        # Two unlabelled blocks: the one printed first (top, then left) is the letterhead; a
+        # recipient block sits lower, where an envelope window or a "to" column puts it.
+        first = min(found, key=lambda p: (p.names[0].page, p.names[0].top, p.names[0].left))
+        if not first.customer:
+            first.first = True
+            first.score += FIRST_PARTY
     return sorted(found, key=lambda p: -p.score)
 
 
+FIRST_PARTY = 0.3
+
+
+def _registered(lines: list[Fragment]) -> bool:
+    return any(is_registration(f.text) for f in lines)
+
+
+_REGISTRATION = re.compile(r"\b(?:co|company|reg|registration|roc|gst|sst|vat|tax)\.?\s*"
+                           r"(?:reg\.?\s*)?(?:no|nr|id|number)\b", re.IGNORECASE)
+
+
+def is_registration(text: str) -> bool:
+    """A company-registration, tax or bank line ("(Co.No. 113825-W)", "TVA FR…", "IBAN …")."""
+    return mentions(text, REGISTRATION_WORDS) or bool(_REGISTRATION.search(text))
+
+
+_REGISTRATION_TAIL = re.compile(r"\s*[(（][\w\s.\-:]*\d[\w\s.\-]*[)）]?\s*$")
+
+
 def is_name(text: str) -> bool:
-    letters = sum(ch.isalpha() for ch in text)
-    if letters < 3 or letters < len(text.replace(" ", "")) * 0.5 or text.rstrip().endswith(":"):
+    bare = _REGISTRATION_TAIL.sub("", text)  # "AEON CO. (M) BHD (126926-H)": the name is before
+    letters = sum(ch.isalpha() for ch in bare)
+    if letters < 3 or letters < len(bare.replace(" ", "")) * 0.5 or text.rstrip().endswith(":"):
         return False
     if mentions(text, CONTACT_WORDS) or has_any(squash(text), CUSTOMER_WORDS + ISSUER_WORDS):
         return False
@@ -285,7 +363,7 @@ def _name_lines(stack: list[Fragment], start: int) -> list[Fragment]:
 
 def _name_text(names: list[Fragment]) -> str:
     text = " ".join(f.text.strip() for f in names)
-    return re.sub(r"\s*[(（][\w\s.\-:]*\d[\w\s.\-]*[)）]?\s*$", "", text).strip()  # "(519537-X)"
+    return _REGISTRATION_TAIL.sub("", text).strip()  # "(519537-X)"
 
 
 def _has_suffix(text: str) -> bool:
@@ -313,9 +391,9 @@ def _address_lines(rest: list[Fragment]) -> list[Fragment]:
     pending: list[Fragment] = []  # short lines kept only when an address line follows
     for fragment in rest[:7]:
         text = fragment.text
-        labelled = ":" in text or mentions(text, CONTACT_WORDS)
+        labelled = ":" in text or mentions(text, CONTACT_WORDS) or is_registration(text)
         if labelled and not lines:
-            continue  # "Company Reg. No.: 20965-W" between the name and the address
+            continue  # "Company Reg. No.: 20965-W", "(Co.No.113825-W)" under the name
         if labelled or has_any(squash(text), CUSTOMER_WORDS + ISSUER_WORDS):
             break
         if re.fullmatch(r"[\s(]*[\dA-Z\-]{5,}[)\s]*", text) and not lines:
@@ -345,7 +423,9 @@ def party_name(party: Party) -> Candidate:
     first = party.names[0]
     features = {"address": float(bool(party.address)),
                 "suffix": float(any(_has_suffix(f.text) for f in party.names)),
-                "issuer": float(party.issuer_label), "top": 1 - first.top}
+                "issuer": float(party.issuer_label), "top": 1 - first.top,
+                "registered": float(party.registered), "first": float(party.first),
+                "contested": float(party.contested)}
     return Candidate(_name_text(party.names), party.names, party.score, features)
 
 
@@ -355,6 +435,7 @@ def party_address(party: Party) -> Candidate | None:
     text = _GLUED.sub(" ", ", ".join(f.text.strip().rstrip(",") for f in party.address))
     postcode = any(_has_postcode(f.text) for f in party.address)
     features = {"lines": min(len(party.address), 4) / 4, "postcode": float(postcode),
-                "issuer": float(party.issuer_label),
+                "issuer": float(party.issuer_label), "registered": float(party.registered),
+                "first": float(party.first), "contested": float(party.contested),
                 "suffix": float(any(_has_suffix(f.text) for f in party.names))}
     return Candidate(text, party.address, party.score, features)

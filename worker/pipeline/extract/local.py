@@ -15,7 +15,9 @@ from typing import Any
 from worker.pipeline.document import Document, Page
 from worker.pipeline.extract.candidates import (
     Candidate,
+    add_context,
     address_signal,
+    best_of,
     currency_candidate,
     date_candidates,
     is_name,
@@ -40,6 +42,7 @@ from worker.pipeline.extract.layout import Cell, Row, overlaps_x
 from worker.pipeline.extract.reading import Reading, read_document
 from worker.pipeline.extract.tables import extract_line_items
 from worker.pipeline.extract.values import parse_value, schema_type
+from worker.pipeline.extract.vocabulary import squash
 
 _CHECKBOX = {"[x]": True, "☑": True, "☒": True, "✓": True, "✔": True, "[ ]": False, "☐": False,
              "[]": False}
@@ -84,7 +87,9 @@ def candidate_evidence(document: Document, schema: dict[str, Any],
         if kind != schema_type(spec) and not (kind == "date" and spec.get("format") == "date"):
             continue
         best = _best_candidate(reading, concept)
-        if best is not None and best.features:
+        if best is not None and best.features and not best.tied:
+            labelled = _labelled(pages, _aliases(name, spec, config, ""), spec, config, concept)
+            _note_agreement(best, labelled)
             found[name] = best.evidence("date" if concept == "invoice_date" else concept)
     return found
 
@@ -163,7 +168,23 @@ def _from_reading(pages: list[PageIndex], reading: Reading, concept: str, spec: 
         return _letterhead(pages[0].page, config)
     if best is None:
         return labelled if labelled is not None and labelled.confidence >= 0.6 else None
+    if best.tied:
+        return None  # weak evidence: two values the page supports equally; null, not a guess
+    _note_agreement(best, labelled)
     return best.evidence("date" if concept == "invoice_date" else concept)
+
+
+def _note_agreement(best: Candidate, labelled: FieldEvidence | None) -> None:
+    """Whether the label matcher, which reads only next to the field's own labels, found the
+    same value: a second, partly independent reading of the field."""
+    same = labelled is not None and _same_value(labelled.value, best.value)
+    best.features["agree"] = float(same)
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) < 0.005
+    return squash(str(a)) == squash(str(b))
 
 
 def _letterhead(page: Page, config: LocalConfig) -> FieldEvidence | None:
@@ -198,10 +219,12 @@ def _best_candidate(reading: Reading, concept: str) -> Candidate | None:
         ranked = parties(reading)
         if not ranked:
             return None
-        if concept == "vendor_name":
-            return party_name(ranked[0])
-        return party_address(ranked[0])
-    return max(found, key=lambda c: c.score, default=None)
+        chosen = party_name(ranked[0]) if concept == "vendor_name" else party_address(ranked[0])
+        if chosen is not None:
+            runner_up = ranked[1].score if len(ranked) > 1 else None
+            add_context(chosen, runner_up)
+        return chosen
+    return best_of(found)
 
 
 # Concepts read from the whole page, and the JSON type each gives.

@@ -35,6 +35,8 @@ class Fragment:
     row: int
     top: float
     left: float
+    ocr: float = 1.0
+    """The reader's least confident word in the cell (1.0 for a text layer)."""
     above: list[Fragment] = field(default_factory=list)
     """Cells of earlier rows that overlap this one horizontally, nearest first."""
     before: list[Fragment] = field(default_factory=list)
@@ -83,7 +85,8 @@ def _page_fragments(index: PageIndex) -> list[Fragment]:
 
 def _fragment(cell: Cell, page: int, row: int, width: float, height: float) -> Fragment:
     box = cell.bbox
-    return Fragment(cell.text, box, page, row, box[1] / height, box[0] / width)
+    ocr = min((word.confidence for word in cell.words), default=1.0)
+    return Fragment(cell.text, box, page, row, box[1] / height, box[0] / width, ocr)
 
 
 def _stacks(fragments: list[Fragment]) -> list[list[Fragment]]:

@@ -21,9 +21,13 @@ PAY_WORDS = ("amountdue", "balancedue", "totaldue", "grandtotal", "totalamount",
              "roundedtotal", "totalrounded", "totalsales")
 TOTAL_WORDS = ("total", "summe", "gesamt", "totale", "totaal", "importe", "jumlah", "montant",
                "amount", "bedrag", "betrag", "valor")
+# Words that make a tax-naming row the amount with tax ("Total Sales (Inclusive of GST)").
+INCLUSIVE_WORDS = ("ttc", "incl", "inkl", "with", "apayer", "inclusive", "including", "inklusive",
+                   "incluido", "incluso", "inclusief", "compris")
 # Amounts that are not the total even when the row says "total".
 NOT_TOTAL_WORDS = ("subtotal", "soustotal", "zwischensumme", "subtotale", "subtotaal", "ht",
-                   "horstaxe", "untaxed", "excl", "exkl", "netto", "tax", "tva", "gst", "vat",
+                   "horstaxe", "untaxed", "excl", "excluding", "exclusive", "exkl", "netto", "tax",
+                   "tva", "gst", "vat",
                    "mwst", "ust", "iva", "btw", "sst", "taxe", "rounding", "arrondi", "saving",
                    "discount", "remise", "rabatt", "descuento", "sconto", "korting", "desconto",
                    "change", "cash", "tender", "rendu", "monnaie", "wechselgeld", "cambio",
@@ -49,11 +53,18 @@ CUSTOMER_WORDS = ("billto", "billedto", "invoiceto", "soldto", "shipto", "delive
                   "adressedelivraison", "rechnungsempfanger", "rechnungsadresse", "lieferadresse",
                   "kunde", "facturara", "cliente", "destinatario", "fatturatoa", "klant",
                   "factuuradres", "afleveradres", "faturadoa", "buyer", "acheteur", "kaufer",
-                  "comprador", "acquirente", "koper", "pembeli", "recipient")
+                  "comprador", "acquirente", "koper", "pembeli", "recipient", "destinataire",
+                  "empfanger", "consignee", "shippingaddress", "billingaddress", "soldto",
+                  "adressedulclient", "informationclient", "clientinformation")
 ISSUER_WORDS = ("from", "seller", "vendor", "supplier", "issuedby", "soldby", "fournisseur",
                 "vendeur", "emetteur", "lieferant", "verkaufer", "proveedor", "vendedor",
                 "fornitore", "venditore", "leverancier", "verkoper", "fornecedor", "penjual",
-                "pembekal")
+                "pembekal", "remitto", "payableto", "emisor")
+# Registration, tax and bank details: printed with the issuer's own block, not the customer's.
+REGISTRATION_WORDS = ("vat", "tva", "siret", "siren", "rcs", "ape", "naf", "iban", "bic", "swift",
+                      "gst", "sst", "ust", "ustid", "mwst", "steuernr", "hrb", "nif", "cif", "nipc",
+                      "piva", "partitaiva", "kvk", "btw", "abn", "ein", "taxid", "regno", "coreg",
+                      "companyno", "registration", "roc", "ssm")
 COMPANY_SUFFIXES = ("ltd", "limited", "llc", "inc", "corp", "corporation", "co", "company", "gmbh",
                     "ag", "kg", "ohg", "ug", "sarl", "sas", "sasu", "sa", "eurl", "srl", "spa",
                     "snc", "bv", "nv", "vof", "sl", "slu", "lda", "ltda", "pty", "plc", "sdn",
