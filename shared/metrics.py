@@ -2,14 +2,18 @@
 
 Worker pool processes write to a shared multiprocess directory that the worker's
 main process serves; the API serves its own registry plus live gauges read from
-Postgres (jobs by state) and Redis (queue depth, age of the oldest message).
+Postgres (open jobs by state, undispatched batch items) and Redis (queue depth, age of
+the oldest message). Every API replica reports the same gauges, so dashboards and
+autoscalers aggregate them with `max`, never `sum`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -17,10 +21,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 REQUESTS = Counter("quarry_http_requests_total", "HTTP requests", ["method", "route", "status"])
-REQUEST_SECONDS = Histogram("quarry_http_request_seconds", "HTTP request latency",
+REQUEST_SECONDS = Histogram("quarry_http_request_duration_seconds", "HTTP request latency",
                             ["method", "route"],
                             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-JOB_SECONDS = Histogram("quarry_job_seconds", "Job processing time", ["operation", "mode", "status"],
+JOB_SECONDS = Histogram("quarry_job_duration_seconds", "Job processing time",
+                        ["operation", "mode", "status"],
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 JOBS_FINISHED = Counter("quarry_jobs_finished_total", "Jobs finished", ["operation", "status"])
 PAGES = Counter("quarry_pages_processed_total", "Pages processed", ["operation", "mode"])
@@ -53,21 +58,71 @@ class BacklogCollector(Collector):
         yield from _queue_backlog(self.queues)
 
 
-def _jobs_by_state() -> Iterator[GaugeMetricFamily]:
+# Database gauges are read at most this often per process, however many scrapers ask.
+DB_GAUGE_TTL_S = 15.0
+
+
+@dataclass(frozen=True)
+class DatabaseGauges:
+    open_jobs: list[tuple[str, int]]
+    undispatched_batch_items: int
+
+
+_cache_lock = threading.Lock()
+_cached: tuple[float, DatabaseGauges] | None = None
+
+
+def _database_gauges() -> DatabaseGauges | None:
+    """Open jobs by state and undispatched batch items, cached for `DB_GAUGE_TTL_S`.
+
+    Both queries touch only open rows through partial/leading indexes (`ix_jobs_status_enqueued`,
+    `ix_batches_open`), so their cost follows the backlog, not the history of every job.
+    """
+    global _cached
+    with _cache_lock:
+        now = time.monotonic()
+        if _cached is not None and now - _cached[0] < DB_GAUGE_TTL_S:
+            return _cached[1]
+        try:
+            gauges = _read_database_gauges()
+        except Exception:  # a scrape must not fail because the database is down
+            return None
+        _cached = (now, gauges)
+        return gauges
+
+
+def _read_database_gauges() -> DatabaseGauges:
     from sqlalchemy import func, select
 
+    from shared.batches.models import Batch
     from shared.db.session import transaction
     from shared.jobs.models import Job
+    from shared.jobs.states import JobStatus
 
-    gauge = GaugeMetricFamily("quarry_jobs", "Jobs by state", labels=["status"])
-    try:
-        with transaction() as session:
-            rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-    except Exception:  # a scrape must not fail because the database is down
-        rows = []
-    for status, count in rows:
-        gauge.add_metric([status], count)
-    yield gauge
+    open_states = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
+    with transaction() as session:
+        counted = dict(session.execute(
+            select(Job.status, func.count()).where(Job.status.in_(open_states))
+            .group_by(Job.status)).tuples().all())
+        undispatched = session.execute(
+            select(func.coalesce(func.sum(Batch.total - Batch.dispatched), 0))
+            .where(Batch.completed_at.is_(None), Batch.canceled_at.is_(None))).scalar_one()
+    return DatabaseGauges(open_jobs=[(state, int(counted.get(state, 0))) for state in open_states],
+                          undispatched_batch_items=int(undispatched))
+
+
+def _jobs_by_state() -> Iterator[GaugeMetricFamily]:
+    jobs = GaugeMetricFamily("quarry_jobs_open", "Jobs not yet finished, by state",
+                             labels=["status"])
+    batch = GaugeMetricFamily("quarry_batch_items_undispatched",
+                              "Batch items not yet sent to the bulk queue (the bulk backlog)")
+    gauges = _database_gauges()
+    if gauges is not None:
+        for status, count in gauges.open_jobs:
+            jobs.add_metric([status], count)
+        batch.add_metric([], gauges.undispatched_batch_items)
+    yield jobs
+    yield batch
 
 
 def _queue_backlog(queues: tuple[str, ...]) -> Iterator[GaugeMetricFamily]:

@@ -1,4 +1,4 @@
-"""The S3 backend through boto3 against moto's standalone server: presign, PUT, process."""
+"""The S3 backend through boto3 against a real S3 server (SeaweedFS): presign, PUT, process."""
 
 from __future__ import annotations
 
@@ -6,39 +6,34 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
 from tests.factories import INVOICE_LINES, make_pdf, make_tenant
-from tests.stack import ApiServer, MotoServer, redis_database, start_api, start_moto, start_worker
+from tests.stack import (
+    ApiServer,
+    S3Server,
+    create_bucket,
+    redis_database,
+    start_api,
+    start_s3,
+    start_worker,
+)
 
 BUCKET = "quarry-test"
 
 
 @pytest.fixture(scope="module")
-def moto(log_dir: Path) -> Iterator[MotoServer]:
-    server = start_moto(log_dir)
+def s3(log_dir: Path) -> Iterator[S3Server]:
+    server = start_s3(log_dir)
+    create_bucket(server, BUCKET)
     yield server
-    server.process.stop()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
-def s3_env(base_env: dict[str, str], moto: MotoServer) -> dict[str, str]:
-    env = {
-        **base_env,
-        "QUARRY_STORAGE_BACKEND": "s3",
-        "QUARRY_S3_BUCKET": BUCKET,
-        "QUARRY_S3_ENDPOINT_URL": moto.url,
-        "QUARRY_REDIS_URL": redis_database(base_env, 4),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    s3.create_bucket(Bucket=BUCKET)
-    return env
+def s3_env(base_env: dict[str, str], s3: S3Server) -> dict[str, str]:
+    return {**base_env, **s3.env(BUCKET), "QUARRY_REDIS_URL": redis_database(base_env, 4)}
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +45,23 @@ def s3_stack(s3_env: dict[str, str], log_dir: Path) -> Iterator[ApiServer]:
     api.process.stop()
 
 
-def _objects(env: dict[str, str]) -> list[str]:
-    s3 = boto3.client("s3", endpoint_url=env["QUARRY_S3_ENDPOINT_URL"], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
-    return [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+def _objects(s3: S3Server) -> list[str]:
+    listing = s3.client().list_objects_v2(Bucket=BUCKET)
+    return [item["Key"] for item in listing.get("Contents", [])]
 
 
 def test_presigned_put_goes_straight_to_s3_and_canonical_reads_it(
-    s3_stack: ApiServer, s3_env: dict[str, str]
+    s3_stack: ApiServer, s3: S3Server
 ) -> None:
     tenant = make_tenant()
     with s3_stack.client(tenant.api_key) as client:
         target = client.post("/v1/uploads/presign", json={
             "file_name": "invoice.pdf", "content_type": "application/pdf"}).json()
-        assert target["upload_url"].startswith(s3_env["QUARRY_S3_ENDPOINT_URL"])
+        assert target["upload_url"].startswith(s3.url)
         put = httpx.put(target["upload_url"], content=make_pdf(lines=INVOICE_LINES),
                         headers=target["headers"])
         assert put.status_code == 200, put.text
-        assert any(key.startswith(f"{tenant.tenant_id}/uploads/") for key in _objects(s3_env))
+        assert any(key.startswith(f"{tenant.tenant_id}/uploads/") for key in _objects(s3))
         response = client.post("/v1/canonical", json={
             "operation": "inference.extract", "file_uri": target["file_uri"],
             "schema": json.dumps({"invoice_number": "string", "total": "number"}),
@@ -76,13 +70,24 @@ def test_presigned_put_goes_straight_to_s3_and_canonical_reads_it(
     assert response.json()["result"] == {"invoice_number": "INV-2024-001", "total": 1250.0}
 
 
-def test_multipart_upload_is_stored_in_s3(s3_stack: ApiServer, s3_env: dict[str, str]) -> None:
+def test_presigned_put_is_checked_by_the_server(s3_stack: ApiServer) -> None:
+    """A real S3 server verifies the signature: a tampered URL is refused, not stored."""
+    tenant = make_tenant()
+    with s3_stack.client(tenant.api_key) as client:
+        target = client.post("/v1/uploads/presign", json={
+            "file_name": "invoice.pdf", "content_type": "application/pdf"}).json()
+    tampered = target["upload_url"].replace("Signature=", "Signature=0")
+    put = httpx.put(tampered, content=make_pdf(), headers=target["headers"])
+    assert put.status_code == 403, put.text
+
+
+def test_multipart_upload_is_stored_in_s3(s3_stack: ApiServer, s3: S3Server) -> None:
     tenant = make_tenant()
     with s3_stack.client(tenant.api_key) as client:
         response = client.post("/v1/to-markdown", files={"file": ("report.pdf", make_pdf())})
     assert response.status_code == 200, response.text
     assert any(key.endswith("/report.pdf") and key.startswith(tenant.tenant_id)
-               for key in _objects(s3_env))
+               for key in _objects(s3))
 
 
 def test_canonical_before_upload_is_400_and_readyz_checks_bucket(s3_stack: ApiServer) -> None:
