@@ -1,8 +1,10 @@
 """`quarry batch` as a user runs it (a subprocess) against the real stack.
 
-500 files complete with one line each; a SIGINT mid-run leaves whole lines and a re-run
-finishes the rest without processing or charging any file twice; a tenant held to a
-low rate limit still gets every file through.
+By default the files go up in parallel and run as one server batch (`/v1/batches`, the bulk
+queue); `--interactive` sends one job per file instead. 500 files complete with one line
+each; a SIGINT mid-run leaves whole lines and a re-run follows the same batch to the end
+without processing or charging any file twice; a tenant held to a low rate limit still gets
+every file through.
 """
 
 from __future__ import annotations
@@ -97,6 +99,9 @@ def test_500_files_interrupted_and_resumed_process_each_file_once(
 
     jobs = all_jobs(api, tenant.api_key)
     assert len(jobs) == 500, "a file was processed twice"
+    with Quarry(tenant.api_key, api.url) as quarry:
+        batches = list(quarry.iter_batches())
+    assert [b.total for b in batches] == [500], "the re-run created another batch"
     assert {job["metadata"]["path"] for job in jobs} == set(paths)
     with Quarry(tenant.api_key, api.url) as quarry:
         balance = quarry.balance()
@@ -106,14 +111,15 @@ def test_500_files_interrupted_and_resumed_process_each_file_once(
     assert json.loads(third.stdout)["skipped"] == 500 and len(all_jobs(api, tenant.api_key)) == 500
 
 
-def rate_limited_extracts(api: ApiServer) -> float:
+def rate_limited(api: ApiServer, route: str) -> float:
     metrics = httpx.get(f"{api.url}/metrics", timeout=10).text
-    pattern = re.compile(r'^\S*requests_total\{(?=[^}]*"/v1/extract")(?=[^}]*"429")[^}]*\}\s+(\S+)$',
+    route_label = r'(?=[^}]*"' + re.escape(route) + r'")'
+    pattern = re.compile(r'^\S*requests_total\{' + route_label + r'(?=[^}]*"429")[^}]*\}\s+(\S+)$',
                          re.MULTILINE)
     return sum(float(value) for value in pattern.findall(metrics))
 
 
-def test_batch_rides_out_429s_from_a_low_rate_limit(
+def test_interactive_batch_rides_out_429s_from_a_low_rate_limit(
     api: ApiServer, worker: Process, tmp_path: Path
 ) -> None:
     admin, tenant = make_tenant(is_admin=True), make_tenant(credits=1_000)
@@ -121,26 +127,73 @@ def test_batch_rides_out_429s_from_a_low_rate_limit(
         operator.admin_set_rate_limits(tenant.tenant_id, heavy={"rate": 4, "burst": 1})
     folder = make_folder(tmp_path / "docs", 24)
     out = tmp_path / "limited.jsonl"
-    before = rate_limited_extracts(api)
+    before = rate_limited(api, "/v1/extract")
     started = time.monotonic()
-    done = subprocess.run(batch_command(api, tenant.api_key, folder, out, "--concurrency", "8"),
+    done = subprocess.run(batch_command(api, tenant.api_key, folder, out, "--concurrency", "8",
+                                        "--interactive"),
                           capture_output=True, text=True, timeout=180)
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     lines = read_lines(out)
     assert len(lines) == 24 and all(line["status"] == "ok" for line in lines)
-    assert rate_limited_extracts(api) > before, "the server never pushed back"
+    assert rate_limited(api, "/v1/extract") > before, "the server never pushed back"
     assert elapsed >= 23 / 4 * 0.9  # the limit held: ~4 files/s at most
     assert len(all_jobs(api, tenant.api_key)) == 24
+    with Quarry(tenant.api_key, api.url) as quarry:
+        assert list(quarry.iter_batches()) == [], "--interactive used /v1/batches"
 
 
-def test_batch_stops_cleanly_when_credits_run_out_and_resumes_after_top_up(
+def test_bulk_uploads_ride_out_429s_and_submit_one_batch(
+    api: ApiServer, worker: Process, tmp_path: Path
+) -> None:
+    admin, tenant = make_tenant(is_admin=True), make_tenant(credits=1_000)
+    with Quarry(admin.api_key, api.url) as operator:
+        operator.admin_set_rate_limits(tenant.tenant_id, general={"rate": 8, "burst": 2})
+    folder = make_folder(tmp_path / "docs", 24)
+    out = tmp_path / "limited.jsonl"
+    before = rate_limited(api, "/v1/uploads/presign")
+    done = subprocess.run(batch_command(api, tenant.api_key, folder, out, "--concurrency", "8"),
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    lines = read_lines(out)
+    assert len(lines) == 24 and all(line["status"] == "ok" for line in lines)
+    assert rate_limited(api, "/v1/uploads/presign") > before, "the server never pushed back"
+    with Quarry(tenant.api_key, api.url) as quarry:
+        batches = list(quarry.iter_batches())
+        jobs = list(quarry.iter_jobs())
+        balance = quarry.balance()
+    assert [(b.total, b.counts.get("succeeded")) for b in batches] == [(24, 24)]
+    assert len(jobs) == 24 and balance.credits_balance == 1_000 - 24
+
+
+def test_bulk_batch_short_of_credits_charges_nothing_and_resumes_after_top_up(
     api: ApiServer, worker: Process, tmp_path: Path
 ) -> None:
     admin, tenant = make_tenant(is_admin=True), make_tenant(credits=5)
     folder = make_folder(tmp_path / "docs", 12)
     out = tmp_path / "broke.jsonl"
-    command = batch_command(api, tenant.api_key, folder, out, "--concurrency", "2")
+    command = batch_command(api, tenant.api_key, folder, out, "--concurrency", "4")
+    broke = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert broke.returncode == 1 and "insufficient_credits" in broke.stdout
+    assert read_lines(out) == []  # the batch is refused as a whole: nothing ran
+    environment = {**os.environ, "QUARRY_API_KEY": admin.api_key, "QUARRY_BASE_URL": api.url}
+    top_up = [sys.executable, "-m", "quarry_client.cli", "--json", "admin", "top-up", tenant.tenant_id, "20"]
+    topped = subprocess.run(top_up, capture_output=True, text=True, timeout=60, env=environment)
+    assert json.loads(topped.stdout)["credits_balance"] == 25, topped.stderr
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(read_lines(out)) == 12 and len(all_jobs(api, tenant.api_key)) == 12
+    with Quarry(tenant.api_key, api.url) as quarry:
+        assert quarry.balance().credits_balance == 25 - 12
+
+
+def test_interactive_batch_stops_cleanly_when_credits_run_out_and_resumes_after_top_up(
+    api: ApiServer, worker: Process, tmp_path: Path
+) -> None:
+    admin, tenant = make_tenant(is_admin=True), make_tenant(credits=5)
+    folder = make_folder(tmp_path / "docs", 12)
+    out = tmp_path / "broke.jsonl"
+    command = batch_command(api, tenant.api_key, folder, out, "--concurrency", "2", "--interactive")
     broke = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert broke.returncode == 1 and "insufficient_credits" in broke.stdout
     assert 0 < len(read_lines(out)) <= 5
@@ -151,3 +204,26 @@ def test_batch_stops_cleanly_when_credits_run_out_and_resumes_after_top_up(
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert len(read_lines(out)) == 12 and len(all_jobs(api, tenant.api_key)) == 12
+
+
+def test_bulk_markdown_batch_writes_markdown_lines(api: ApiServer, worker: Process, tmp_path: Path) -> None:
+    tenant = make_tenant(credits=100)
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for index in range(3):
+        (folder / f"note-{index}.txt").write_text(f"# Note {index}\n\nBody of note {index}.\n")
+    out = tmp_path / "notes.jsonl"
+    command = [sys.executable, "-m", "quarry_client.cli", "--api-key", tenant.api_key, "--base-url",
+               api.url, "batch", str(folder), "--mode", "fast", "--metadata", '{"run": "r1"}',
+               "--out", str(out), "--no-progress", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = sorted(read_lines(out), key=lambda line: line["path"])
+    assert [line["path"] for line in lines] == ["note-0.txt", "note-1.txt", "note-2.txt"]
+    assert all(f"Body of note {i}." in line["markdown"] for i, line in enumerate(lines))
+    jobs = all_jobs(api, tenant.api_key)
+    assert {job["operation"] for job in jobs} == {"inference.to_markdown"}
+    assert all(job["metadata"]["run"] == "r1" for job in jobs)
+    wrong = subprocess.run([*command[:9], "--mode", "robust", *command[11:]], capture_output=True,
+                           text=True, timeout=60)
+    assert wrong.returncode == 2 and "not a mode for this operation" in wrong.stderr

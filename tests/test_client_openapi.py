@@ -17,7 +17,8 @@ NOT_FOR_CLIENTS = {
 # Routes in API.md whose server side is still being built (none now). While a route is listed
 # here the client may call it before the server has it; once it lands, it is checked fully.
 PENDING_ON_SERVER: set[tuple[str, str]] = set()
-# Routes that read the raw request (JSON or multipart), so OpenAPI declares no body or headers.
+# Routes that read the raw request (JSON or multipart): OpenAPI declares the JSON shape only
+# (the client sends the multipart form's fields too), and no headers.
 RAW_REQUEST = {("POST", "/v1/training-jobs")}
 # API.md: "every job-creating call accepts an Idempotency-Key"; no route is exempt.
 IDEMPOTENCY_GAPS: set[tuple[str, str]] = set()
@@ -87,3 +88,16 @@ def test_job_creating_routes_take_an_idempotency_key(spec: dict[str, Any]) -> No
         assert declared or key in IDEMPOTENCY_GAPS, key
     assert {("POST", "/v1/extract"), ("POST", "/v1/to-markdown"), ("POST", "/v1/canonical"),
             ("POST", "/v1/ocr/to-markdown")} <= creating
+
+
+def test_every_list_pages_the_same_way_in_client_and_server(spec: dict[str, Any]) -> None:
+    """Every server list (`list*` operations: the `{"data", "has_more", "next_cursor"}`
+    envelope) takes `limit` and `cursor`, and so does the client's route for it."""
+    server = server_routes(spec)
+    lists = {key for key, operation in server.items() if operation["operationId"].startswith("list")}
+    assert {("GET", "/v1/jobs"), ("GET", "/v1/batches"), ("GET", "/v1/artifacts"),
+            ("GET", "/v1/api-keys"), ("GET", "/v1/jobs/{job_id}/deliveries")} <= lists
+    client = client_routes()
+    for key in lists:
+        assert {"limit", "cursor"} <= parameters(server[key], "query"), key
+        assert key in client and {"limit", "cursor"} <= set(client[key].query), key

@@ -41,13 +41,13 @@ def make_folder(root: Path, count: int) -> Path:
     return root
 
 
-def cli_batch(url: str, key: str, folder: Path, out: Path, concurrency: int) -> float:
+def cli_batch(url: str, key: str, folder: Path, out: Path, concurrency: int, *extra: str) -> float:
     """Wall seconds for `quarry batch` (a fresh process, as a user runs it)."""
     schema = folder.parent / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
     command = [sys.executable, "-m", "quarry_client.cli", "--api-key", key, "--url", url, "batch",
                str(folder), "--schema", str(schema), "--mode", "fast", "--out", str(out),
-               "--concurrency", str(concurrency), "--no-progress", "--json"]
+               "--concurrency", str(concurrency), "--no-progress", "--json", *extra]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     elapsed = time.perf_counter() - started
@@ -121,13 +121,15 @@ def main() -> None:
     from tests.factories import make_tenant
 
     upgrade_database()
-    admin, tenant, raw_tenant = (make_tenant(credits=10_000_000, is_admin=True),
-                                 make_tenant(credits=10_000_000), make_tenant(credits=10_000_000))
+    admin, tenant, raw_tenant, one_by_one = (
+        make_tenant(credits=10_000_000, is_admin=True), make_tenant(credits=10_000_000),
+        make_tenant(credits=10_000_000), make_tenant(credits=10_000_000))
     api = start_api(env, work / "logs")
     worker = start_worker(env, work / "logs", concurrency=2)
     try:
         with Quarry(admin.api_key, api.url) as operator:
-            for tenant_id in (admin.tenant_id, tenant.tenant_id, raw_tenant.tenant_id):
+            for tenant_id in (admin.tenant_id, tenant.tenant_id, raw_tenant.tenant_id,
+                              one_by_one.tenant_id):
                 operator.admin_set_rate_limits(tenant_id, **NO_LIMITS)
         folder = make_folder(work / "docs", args.files)
         warm = [(path.name, path.read_bytes()) for path in sorted(folder.rglob("*.pdf"))[:50]]
@@ -136,6 +138,8 @@ def main() -> None:
         files = [(path.name, path.read_bytes()) for path in sorted(folder.rglob("*.pdf"))]
         raw_s = asyncio.run(raw_batch(api.url, raw_tenant.api_key, files, args.concurrency))
         resume_s = cli_batch(api.url, tenant.api_key, folder, work / "results.jsonl", args.concurrency)
+        interactive_s = cli_batch(api.url, one_by_one.api_key, folder, work / "interactive.jsonl",
+                                  args.concurrency, "--interactive")
         calls = overhead(api.url, admin.api_key, args.calls)
     finally:
         worker.stop()
@@ -145,7 +149,10 @@ def main() -> None:
     n = args.files
     print(f"client benchmark — {os.cpu_count()} cores, 1 API process, 1 worker (concurrency 2), "
           f"{n} one-page PDFs, fast extract, client concurrency {args.concurrency}")
-    print(f"  quarry batch (CLI)     {n / cli_s:6.1f} files/s   ({cli_s:.1f} s, process start included)")
+    print(f"  quarry batch (CLI)     {n / cli_s:6.1f} files/s   ({cli_s:.1f} s, process start included; "
+          "uploads + one /v1/batches batch on the bulk queue)")
+    print(f"  quarry batch --interactive {n / interactive_s:6.1f} files/s   ({interactive_s:.1f} s, "
+          "one /v1/extract call per file)")
     print(f"  raw httpx, same folder {n / raw_s:6.1f} files/s   ({raw_s:.1f} s)")
     print(f"  re-run, all done       {resume_s:.2f} s to skip {n} files (resume check)")
     for name, label in (("me", "GET /v1/me"), ("md", "to-markdown, tiny text")):

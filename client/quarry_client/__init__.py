@@ -1,4 +1,8 @@
-"""Quarry client: typed sync/async SDK, webhook verification, and the `quarry` CLI."""
+"""Quarry client: typed sync/async SDK and webhook verification.
+
+The `quarry` CLI (`quarry-client[cli]`) and MCP server (`quarry-client[mcp]`) are optional
+extras; importing this package never loads them.
+"""
 
 from quarry_client.async_client import AsyncQuarry
 from quarry_client.errors import (
@@ -26,12 +30,15 @@ from quarry_client.models import (
     Balance,
     Batch,
     BatchCreated,
+    BatchPage,
+    CreditBalance,
     ExtractResult,
     IssuedKey,
     Job,
     JobPage,
     MarkdownResult,
     Me,
+    PageMarkdown,
     PresignedUpload,
     Tenant,
     TrainingJob,
@@ -45,10 +52,11 @@ from quarry_client.webhooks import WebhookVerificationError, sign_webhook, verif
 __version__ = "0.1.0"
 __all__ = [
     "EXTRACT", "TO_MARKDOWN", "ApiKey", "Artifact", "AsyncQuarry", "AuthenticationError", "BadRequest",
-    "Balance", "Batch", "BatchCreated", "Conflict", "ExtractResult", "InsufficientCredits", "IssuedKey",
-    "Job", "JobCanceled", "JobOptions", "JobPage", "MarkdownResult", "Me", "ModelConfig", "NotFound",
-    "PayloadTooLarge", "PermissionDenied", "PresignedUpload", "Quarry", "QuarryConnectionError",
-    "QuarryError", "QuarryTimeout", "RateLimited", "RetryPolicy", "SchemaValidationFailed",
-    "ServerError", "ServiceUnavailable", "Tenant", "TrainingJob", "UpstreamError", "Usage",
-    "WebhookVerificationError", "derived_idempotency_key", "sign_webhook", "verify_webhook",
+    "Balance", "Batch", "BatchCreated", "BatchPage", "Conflict", "CreditBalance", "ExtractResult",
+    "InsufficientCredits", "IssuedKey", "Job", "JobCanceled", "JobOptions", "JobPage", "MarkdownResult",
+    "Me", "ModelConfig", "NotFound", "PageMarkdown", "PayloadTooLarge", "PermissionDenied",
+    "PresignedUpload", "Quarry", "QuarryConnectionError", "QuarryError", "QuarryTimeout", "RateLimited",
+    "RetryPolicy", "SchemaValidationFailed", "ServerError", "ServiceUnavailable", "Tenant",
+    "TrainingJob", "UpstreamError", "Usage", "WebhookVerificationError", "derived_idempotency_key",
+    "sign_webhook", "verify_webhook",
 ]

@@ -1,5 +1,5 @@
 """`python -m quarry_client` runs the CLI."""
 
-from quarry_client.cli.app import main
+from quarry_client.cli import main
 
 main()

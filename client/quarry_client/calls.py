@@ -6,7 +6,6 @@ response parsing live in one place and only the I/O differs.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,17 +52,20 @@ def _object(cls: type[models.ApiObject]) -> Parser[Any]:
     return lambda response: cls.from_json(response.json())
 
 
-def _list_of(cls: type[models.ApiObject], key: str | None = None) -> Parser[Any]:
-    def parse(response: httpx.Response) -> list[Any]:
+def _page_of(cls: type[models.ApiObject], key: str = "items") -> Parser[Any]:
+    """A list answer as an `ItemPage` (the envelope, or a bare list from an older server)."""
+    def parse(response: httpx.Response) -> models.ItemPage[Any]:
         body = response.json()
-        items = body.get(key or "items", []) if isinstance(body, dict) else body
-        return [cls.from_json(item) for item in items]
+        if not isinstance(body, dict):
+            return models.ItemPage(data=[cls.from_json(item) for item in body or []])
+        return models.ItemPage(raw=body, data=[cls.from_json(item) for item in models.page_items(body, key)],
+                               has_more=models.page_has_more(body), next_cursor=body.get("next_cursor"))
 
     return parse
 
 
-def _json_lines(response: httpx.Response) -> list[models.Job]:
-    return [models.Job.from_json(json.loads(line)) for line in response.text.splitlines() if line.strip()]
+def _no_body(response: httpx.Response) -> None:
+    return None
 
 
 def _call(name: str, parse: Parser[T], *, body: Mapping[str, Any] | None = None,
@@ -81,8 +83,8 @@ def me() -> Call[models.Me]:
     return _call("me", _object(models.Me))
 
 
-def list_api_keys() -> Call[list[models.ApiKey]]:
-    return _call("list_api_keys", _list_of(models.ApiKey))
+def list_api_keys(cursor: str | None = None) -> Call[models.ItemPage[models.ApiKey]]:
+    return _call("list_api_keys", _page_of(models.ApiKey, "keys"), query={"cursor": cursor})
 
 
 def create_api_key(name: str = "", is_admin: bool = False) -> Call[models.IssuedKey]:
@@ -106,8 +108,8 @@ def admin_revoke_key(key_id: str) -> Call[models.ApiKey]:
     return _call("admin_revoke_key", _object(models.ApiKey), key_id=key_id)
 
 
-def admin_top_up(tenant_id: str, amount: int, reason: str = "") -> Call[models.Balance]:
-    return _call("admin_top_up", _object(models.Balance), tenant_id=tenant_id,
+def admin_top_up(tenant_id: str, amount: int, reason: str = "") -> Call[models.CreditBalance]:
+    return _call("admin_top_up", _object(models.CreditBalance), tenant_id=tenant_id,
                  body={"amount": amount, "reason": reason})
 
 
@@ -136,11 +138,12 @@ def submit_multipart(file: LoadedFile, options: JobOptions, *, wait: float,
                 idempotency_key=idempotency_key or new_idempotency_key(), read_timeout=wait + 30)
 
 
-def submit_canonical(file_uri: str, options: JobOptions, *, file_name: str | None = None, wait: float,
-                     idempotency_key: str | None = None) -> Call[models.Job]:
-    """`POST /v1/canonical` on an uploaded `file_uri`."""
+def submit_canonical(file_uri: str | None, options: JobOptions, *, file_name: str | None = None,
+                     wait: float, idempotency_key: str | None = None,
+                     file_url: str | None = None) -> Call[models.Job]:
+    """`POST /v1/canonical` on an uploaded `file_uri`, or a `file_url` the server fetches."""
     route = ROUTES["canonical"]
-    body = route.checked_body(options.canonical_body(file_uri, file_name, wait))
+    body = route.checked_body(options.canonical_body(file_uri, file_name, wait, file_url=file_url))
     return Call(route=route, parse=_object(models.Job), json=body,
                 idempotency_key=idempotency_key or new_idempotency_key(), read_timeout=wait + 30)
 
@@ -149,10 +152,11 @@ def ocr_to_markdown(tenant_id: str, file_uri: str, *, file_name: str | None = No
                     mode: str | None = None, ocr: ModelConfig | None = None,
                     webhook_url: str | None = None, wait: float = 60,
                     metadata: dict[str, Any] | None = None,
-                    idempotency_key: str | None = None) -> Call[models.Job]:
+                    idempotency_key: str | None = None,
+                    page_range: str | None = None) -> Call[models.Job]:
     body = {"tenant_id": tenant_id, "file_uri": file_uri, "file_name": file_name, "mode": mode,
             "ocr": ocr.as_dict() if ocr else None, "webhook_url": webhook_url, "wait": wait,
-            "metadata": metadata}
+            "metadata": metadata, "page_range": page_range}
     call = _call("ocr_to_markdown", _object(models.Job), body=body)
     return Call(route=call.route, parse=call.parse, json=call.json, read_timeout=wait + 30,
                 idempotency_key=idempotency_key or call.idempotency_key)
@@ -184,12 +188,17 @@ def create_batch(operation: Operation, items: list[dict[str, Any]], *,
     return call
 
 
+def list_batches(limit: int | None = None, cursor: str | None = None) -> Call[models.BatchPage]:
+    return _call("list_batches", _object(models.BatchPage), query={"limit": limit, "cursor": cursor})
+
+
 def get_batch(batch_id: str) -> Call[models.Batch]:
     return _call("get_batch", _object(models.Batch), batch_id=batch_id)
 
 
-def batch_results(batch_id: str) -> Call[list[models.Job]]:
-    return _call("batch_results", _json_lines, batch_id=batch_id)
+def batch_results(batch_id: str) -> Call[None]:
+    """Streamed: the clients read it line by line (`parse` is never called)."""
+    return _call("batch_results", _no_body, batch_id=batch_id)
 
 
 def cancel_batch(batch_id: str) -> Call[models.Batch]:
@@ -206,8 +215,9 @@ def rotate_webhook_secret() -> Call[models.WebhookSecret]:
     return _call("rotate_webhook_secret", _object(models.WebhookSecret))
 
 
-def list_deliveries(job_id: str) -> Call[list[models.Delivery]]:
-    return _call("list_deliveries", _list_of(models.Delivery, "deliveries"), job_id=job_id)
+def list_deliveries(job_id: str, cursor: str | None = None) -> Call[models.ItemPage[models.Delivery]]:
+    return _call("list_deliveries", _page_of(models.Delivery, "deliveries"), job_id=job_id,
+                 query={"cursor": cursor})
 
 
 def redeliver(job_id: str, delivery_id: str) -> Call[models.Delivery]:
@@ -242,9 +252,10 @@ def get_training_job(training_job_id: str) -> Call[models.TrainingJob]:
     return _call("get_training_job", _object(models.TrainingJob), training_job_id=training_job_id)
 
 
-def list_artifacts(include_retired: bool | None = None) -> Call[list[models.Artifact]]:
-    return _call("list_artifacts", _list_of(models.Artifact, "artifacts"),
-                 query={"include_retired": include_retired})
+def list_artifacts(include_retired: bool | None = None,
+                   cursor: str | None = None) -> Call[models.ItemPage[models.Artifact]]:
+    return _call("list_artifacts", _page_of(models.Artifact, "artifacts"),
+                 query={"include_retired": include_retired, "cursor": cursor})
 
 
 def get_artifact(artifact_id: str) -> Call[models.Artifact]:

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from quarry_client.flow import DEFAULT_URL
+from quarry_client.flow import DEFAULT_URL, env_base_url
 
 
 def config_path() -> Path:
@@ -27,14 +27,16 @@ class Connection:
 
 def resolve_connection(api_key: str | None = None, url: str | None = None,
                        config_file: Path | None = None) -> Connection:
-    """Flags win over `QUARRY_API_KEY`/`QUARRY_URL`, which win over `api_key`/`url` in the file."""
+    """Flags win over `QUARRY_API_KEY`/`QUARRY_BASE_URL` (or `QUARRY_URL`), which win over
+    `api_key`/`base_url` (or `url`) in the file."""
     path = config_file or config_path()
     values: dict[str, object] = {}
     if path.is_file():
         with path.open("rb") as handle:
             values = tomllib.load(handle)
     key = api_key or os.environ.get("QUARRY_API_KEY") or _text(values.get("api_key"))
-    base = url or os.environ.get("QUARRY_URL") or _text(values.get("url")) or DEFAULT_URL
+    base = (url or env_base_url() or _text(values.get("base_url")) or _text(values.get("url"))
+            or DEFAULT_URL)
     return Connection(api_key=key, url=base)
 
 

@@ -3,24 +3,53 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypedDict, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from quarry_client import models
 from quarry_client.calls import Call
 from quarry_client.errors import error_from_job
 from quarry_client.files import PRESIGN_THRESHOLD
+from quarry_client.options import ModelConfig, TableFormat
 from quarry_client.retry import RetryPolicy
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+SchemaInput = type[BaseModel] | dict[str, Any] | str | None
+"""A pydantic model class, a JSON Schema / shorthand map, or its JSON text."""
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ExtractKwargs(TypedDict, total=False):
+    """`extract()`'s keyword options (for its typed overloads)."""
+
+    mode: str | None
+    allow_partial: bool
+    artifact_id: str | None
+    llm: ModelConfig | None
+    ocr: ModelConfig | None
+    webhook_url: str | None
+    metadata: dict[str, Any] | None
+    page_range: str | None
+    ocr_lang: str | None
+    table_format: TableFormat | None
+    file_url: str | None
+    wait: float
+    timeout: float | None
+    idempotency_key: str | None
+    file_name: str | None
 USER_AGENT = "quarry-client/0.1.0"
 
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """How a client talks to the API. `api_key`/`base_url` fall back to QUARRY_API_KEY / QUARRY_URL."""
+    """How a client talks to the API.
+
+    `api_key` falls back to `QUARRY_API_KEY`; `base_url` to `QUARRY_BASE_URL`, then to the
+    older `QUARRY_URL`, then to `http://127.0.0.1:8000`.
+    """
 
     api_key: str | None = None
     base_url: str | None = None
@@ -33,10 +62,15 @@ class ClientSettings:
         return self.api_key or os.environ.get("QUARRY_API_KEY")
 
     def resolved_url(self) -> str:
-        return (self.base_url or os.environ.get("QUARRY_URL") or DEFAULT_URL).rstrip("/")
+        return (self.base_url or env_base_url() or DEFAULT_URL).rstrip("/")
 
     def httpx_timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.timeout, connect=self.connect_timeout)
+
+
+def env_base_url() -> str | None:
+    """`QUARRY_BASE_URL`, or its older alias `QUARRY_URL`."""
+    return os.environ.get("QUARRY_BASE_URL") or os.environ.get("QUARRY_URL") or None
 
 
 def build_request(http: httpx.Client | httpx.AsyncClient, call: Call[Any], api_key: str | None,
@@ -50,11 +84,32 @@ def build_request(http: httpx.Client | httpx.AsyncClient, call: Call[Any], api_k
     )
 
 
-def extract_result(job: models.Job) -> models.ExtractResult:
-    """A finished job as `extract()` returns it, or the error it stands for."""
+def schema_for_request(schema: SchemaInput) -> dict[str, Any] | str | None:
+    """What goes on the wire: a pydantic model class becomes its JSON Schema."""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return schema.model_json_schema()
+    return schema
+
+
+def extract_result(job: models.Job, schema: SchemaInput = None) -> models.ExtractResult[Any]:
+    """A finished job as `extract()` returns it, or the error it stands for.
+
+    With a pydantic model as `schema`, `data` is the result validated as that model; when it
+    does not validate, `data` stays None and the model's errors join `validation_errors`.
+    """
     if not job.ok:
         raise error_from_job(job.job_id, job.status, job.error)
-    return models.ExtractResult.from_job(job)
+    result: models.ExtractResult[Any] = models.ExtractResult.from_job(job)
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return replace(result, data=result.result)
+    try:
+        return replace(result, data=schema.model_validate(result.result))
+    except ValidationError as error:
+        client_errors = [{"path": "/" + "/".join(str(part) for part in item["loc"]),
+                          "message": item["msg"], "type": item["type"], "source": "client"}
+                         for item in error.errors(include_url=False)]
+        return replace(result, data=None,
+                       validation_errors=[*(result.validation_errors or []), *client_errors])
 
 
 def markdown_result(job: models.Job) -> models.MarkdownResult:

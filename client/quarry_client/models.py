@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
+
+T = TypeVar("T")
 
 TERMINAL_JOB_STATUSES = frozenset({"succeeded", "partial", "failed", "canceled"})
 
@@ -63,11 +65,21 @@ class IssuedKey(ApiObject):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Balance(ApiObject):
+class CreditBalance(ApiObject):
+    """A tenant's balance after a top-up."""
+
     tenant_id: str = ""
     credits_balance: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Balance(CreditBalance):
+    """`GET /v1/billing/balance/{tenant_id}`: the balance, what running jobs hold, and the
+    ledger's own sum (equal to the balance unless something is wrong)."""
+
     credits_held: int = 0
     ledger_sum: int | None = None
+    credits_remaining: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,19 +145,61 @@ class Job(ApiObject):
         return self.status in ("succeeded", "partial")
 
 
+def page_items(data: Mapping[str, Any], legacy_key: str) -> list[Any]:
+    """The items of a list answer: the `{"data": [...], "has_more", "next_cursor"}` envelope,
+    or (servers before the envelope) the list under `legacy_key`."""
+    items = data.get("data")
+    if items is None:
+        items = data.get(legacy_key, [])
+    return list(items) if isinstance(items, list) else []
+
+
+def page_has_more(data: Mapping[str, Any]) -> bool:
+    has_more = data.get("has_more")
+    return bool(data.get("next_cursor")) if has_more is None else bool(has_more)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemPage(ApiObject, Generic[T]):
+    """One page of a list (API keys, artifacts, deliveries); the clients' `list_*` methods
+    follow `next_cursor` and return every item."""
+
+    data: list[T] = field(default_factory=list)
+    has_more: bool = False
+    next_cursor: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class JobPage(ApiObject):
+    """One page of `GET /v1/jobs`; `iter_jobs()` follows `next_cursor` for you."""
+
     jobs: list[Job] = field(default_factory=list)
+    has_more: bool = False
     next_cursor: str | None = None
+
+    @property
+    def data(self) -> list[Job]:
+        return self.jobs
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        jobs = [Job.from_json(item) for item in data.get("jobs", [])]
-        return cls(raw=dict(data), jobs=jobs, next_cursor=data.get("next_cursor"))
+        jobs = [Job.from_json(item) for item in page_items(data, "jobs")]
+        return cls(raw=dict(data), jobs=jobs, has_more=page_has_more(data),
+                   next_cursor=data.get("next_cursor"))
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExtractResult(ApiObject):
+class ExtractResult(ApiObject, Generic[T]):
+    """An extraction. `result` is the JSON the server returned; `data` is that JSON as the
+    pydantic model passed as `schema` (or the JSON itself for a dict/JSON Schema).
+
+    When the result does not fit the model (an `allow_partial` answer with missing fields,
+    or a model stricter than its JSON Schema), `data` is None, `result` still holds what
+    was extracted and `validation_errors` says why (`"source": "client"` for the model's own
+    complaints).
+    """
+
+    data: T | None = None
     job_id: str = ""
     status: str = "success"
     """`success` or `partial`."""
@@ -153,17 +207,29 @@ class ExtractResult(ApiObject):
     cost: dict[str, Any] | None = None
     validation_errors: list[Any] | None = None
     confidence: float | None = None
-    fields: dict[str, Any] | None = None
     raw_text: str | None = None
     credits_remaining: int | None = None
     processed_at: str | None = None
-    mode: str | None = None
-    engine: str | None = None
+
+    @property
+    def is_partial(self) -> bool:
+        """The server answered `partial`, or the result did not validate as the model."""
+        return self.status == "partial" or (self.data is None and self.result is not None)
 
     @classmethod
     def from_job(cls, job: Job) -> Self:
         status = "success" if job.status == "succeeded" else "partial"
         return cls.from_json({**job.raw, "status": status, "processed_at": job.finished_at})
+
+
+@dataclass(frozen=True)
+class PageMarkdown:
+    """One page of a to-markdown result: its number (1-based), markdown and size."""
+
+    page: int
+    markdown: str
+    width: float | None = None
+    height: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,6 +241,16 @@ class MarkdownResult(ApiObject):
     cost: dict[str, Any] | None = None
     credits_remaining: int | None = None
 
+    @property
+    def pages(self) -> list[PageMarkdown]:
+        """Per-page markdown (servers that send it; else empty), in page order."""
+        items = self.raw.get("pages")
+        if not isinstance(items, list):
+            return []
+        return [PageMarkdown(page=int(item.get("page", index + 1)), markdown=str(item.get("markdown", "")),
+                             width=item.get("width"), height=item.get("height"))
+                for index, item in enumerate(items) if isinstance(item, dict)]
+
     @classmethod
     def from_job(cls, job: Job) -> Self:
         return cls.from_json(job.raw)
@@ -185,6 +261,21 @@ class BatchCreated(ApiObject):
     batch_id: str = ""
     total: int = 0
     status_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchPage(ApiObject):
+    """One page of `GET /v1/batches`; `iter_batches()` follows `next_cursor`."""
+
+    data: list[Batch] = field(default_factory=list)
+    has_more: bool = False
+    next_cursor: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        batches = [Batch.from_json(item) for item in page_items(data, "batches")]
+        return cls(raw=dict(data), data=batches, has_more=page_has_more(data),
+                   next_cursor=data.get("next_cursor"))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 Operation = Literal["inference.extract", "inference.to_markdown"]
 EXTRACT: Operation = "inference.extract"
 TO_MARKDOWN: Operation = "inference.to_markdown"
+TableFormat = Literal["markdown", "html"]
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,18 @@ class JobOptions:
     ocr: ModelConfig | None = None
     webhook_url: str | None = None
     metadata: dict[str, Any] | None = field(default=None)
+    page_range: str | None = None
+    """1-based pages to process, like `"1-3,7"`; only those are converted and billed."""
+    ocr_lang: str | None = None
+    """OCR language hint for scanned pages (e.g. `"de"`, `"en"`; the server lists the codes it reads)."""
+    table_format: TableFormat | None = None
+    """How tables are written in markdown: `markdown` (default) or `html`."""
 
     def form_fields(self, wait: float) -> dict[str, str | None]:
         """Fields for `POST /v1/extract` or `/v1/to-markdown` (strings; `None` = omitted)."""
         common = {"webhook_url": self.webhook_url, "wait": _number(wait),
                   "metadata": json.dumps(self.metadata) if self.metadata is not None else None,
-                  **_prefixed("ocr", self.ocr)}
+                  **_prefixed("ocr", self.ocr), **self.page_options()}
         if self.operation == TO_MARKDOWN:
             return {"conversion_mode": self.conversion_mode or self.mode, **common}
         return {
@@ -54,12 +61,20 @@ class JobOptions:
             **common,
         }
 
-    def canonical_body(self, file_uri: str, file_name: str | None, wait: float) -> dict[str, Any]:
-        """Body for `POST /v1/canonical`; BYOK models go nested as `llm` / `ocr`."""
+    def page_options(self) -> dict[str, str | None]:
+        """Which pages, OCR language and table style: the same fields on every route."""
+        return {"page_range": self.page_range, "ocr_lang": self.ocr_lang,
+                "table_format": self.table_format}
+
+    def canonical_body(self, file_uri: str | None, file_name: str | None, wait: float, *,
+                       file_url: str | None = None) -> dict[str, Any]:
+        """Body for `POST /v1/canonical` (an uploaded `file_uri` or a `file_url` the server
+        fetches); BYOK models go nested as `llm` / `ocr`."""
         body: dict[str, Any] = {
-            "operation": self.operation, "file_uri": file_uri, "file_name": file_name,
-            "webhook_url": self.webhook_url, "wait": wait, "metadata": self.metadata,
-            "ocr": self.ocr.as_dict() if self.ocr else None,
+            "operation": self.operation, "file_uri": file_uri, "file_url": file_url,
+            "file_name": file_name, "webhook_url": self.webhook_url, "wait": wait,
+            "metadata": self.metadata, "ocr": self.ocr.as_dict() if self.ocr else None,
+            **self.page_options(),
         }
         if self.operation == TO_MARKDOWN:
             body["conversion_mode"] = self.conversion_mode or self.mode

@@ -1,4 +1,10 @@
-"""When to retry a call and how long to wait: 429/503/connection errors, jittered backoff."""
+"""When to retry a call and how long to wait.
+
+Retried: connection errors, 429 and 503 (the server refused before doing any work) on any
+call; 408, 409 "still in progress" and every other 5xx only on *replayable* calls (reads,
+PUT/DELETE, and job-creating POSTs under an `Idempotency-Key`), where sending the same
+request again cannot do the work twice.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,12 @@ import httpx
 
 from quarry_client.errors import retry_after_seconds
 
-RETRY_STATUSES = frozenset({429, 503})
+ALWAYS_RETRY = frozenset({429, 503})
+"""The server refused at the door (rate limit, backlog): nothing was done, any call may retry."""
+REPLAY_RETRY = frozenset({408, 500, 502, 504})
+"""Retried when the call is replayable (same Idempotency-Key, or not a POST)."""
+IN_PROGRESS_CODES = frozenset({"in_progress", "idempotency_in_progress", "request_in_progress"})
+"""A 409 with one of these codes: the first request with this key is still running."""
 # Errors that prove the request never reached the server: safe to retry on any method.
 NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -37,11 +48,10 @@ class RetryPolicy:
             return random.uniform(ceiling / 2, ceiling)
         return retry_after + random.uniform(0, min(ceiling, max(retry_after, self.backoff_base)))
 
-    def delay_for_response(self, attempt: int, response: httpx.Response) -> float | None:
+    def delay_for_response(self, attempt: int, response: httpx.Response, *,
+                           replayable: bool = True) -> float | None:
         """A delay if this response should be retried, else None."""
-        if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
-            return None
-        if _is_finished_job(response):  # a job that failed with 503 stays failed: no point asking again
+        if attempt >= self.max_retries or not should_retry(response, replayable=replayable):
             return None
         return self.delay(attempt, retry_after_seconds(response.headers))
 
@@ -61,9 +71,28 @@ class RetryPolicy:
 NO_RETRIES = RetryPolicy(max_retries=0)
 
 
-def _is_finished_job(response: httpx.Response) -> bool:
-    try:
-        body = response.json()
-    except ValueError:
+def should_retry(response: httpx.Response, *, replayable: bool) -> bool:
+    status = response.status_code
+    if status < 400:
         return False
+    retryable = status in ALWAYS_RETRY or (replayable and (
+        status in REPLAY_RETRY or status >= 500 or (status == 409 and _in_progress(response))))
+    # A job that failed with a 5xx stays failed: its answer names the job, asking again is no use.
+    return retryable and not _is_finished_job(response)
+
+
+def _body(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _in_progress(response: httpx.Response) -> bool:
+    body = _body(response)
+    return isinstance(body, dict) and body.get("code") in IN_PROGRESS_CODES
+
+
+def _is_finished_job(response: httpx.Response) -> bool:
+    body = _body(response)
     return isinstance(body, dict) and bool(body.get("job_id"))

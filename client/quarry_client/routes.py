@@ -12,17 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+_PAGE_FIELDS = ("page_range", "ocr_lang", "table_format")
 _CANONICAL_FIELDS = (
-    "operation", "file_uri", "file_name", "schema", "mode", "conversion_mode", "allow_partial",
-    "artifact_id", "llm", "ocr", "webhook_url", "wait", "metadata",
+    "operation", "file_uri", "file_url", "file_name", "schema", "mode", "conversion_mode", "allow_partial",
+    "artifact_id", "llm", "ocr", "webhook_url", "wait", "metadata", *_PAGE_FIELDS,
 )
 _LLM_FORM = tuple(f"llm_{name}" for name in (
     "provider_model", "api_key", "api_base", "max_tokens", "temperature", "num_retries"))
 _OCR_FORM = tuple(f"ocr_{name}" for name in (
     "provider_model", "api_key", "api_base", "max_tokens", "temperature", "num_retries"))
 _EXTRACT_FORM = ("file", "schema", "mode", "artifact_id", "allow_partial", *_LLM_FORM, *_OCR_FORM,
-                 "webhook_url", "wait", "metadata")
-_MARKDOWN_FORM = ("file", "conversion_mode", *_OCR_FORM, "webhook_url", "wait", "metadata")
+                 "webhook_url", "wait", "metadata", *_PAGE_FIELDS)
+_MARKDOWN_FORM = ("file", "conversion_mode", *_OCR_FORM, "webhook_url", "wait", "metadata",
+                  *_PAGE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _checked(route: Route, allowed: tuple[str, ...], values: Mapping[str, Any]) 
 ROUTES: dict[str, Route] = {
     # identity and keys
     "me": Route("GET", "/v1/me"),
-    "list_api_keys": Route("GET", "/v1/api-keys"),
+    "list_api_keys": Route("GET", "/v1/api-keys", query=("limit", "cursor")),
     "create_api_key": Route("POST", "/v1/api-keys", body=("name", "is_admin")),
     "revoke_api_key": Route("DELETE", "/v1/api-keys/{key_id}"),
     # operator
@@ -77,20 +79,22 @@ ROUTES: dict[str, Route] = {
                          multipart=True),
     "canonical": Route("POST", "/v1/canonical", body=_CANONICAL_FIELDS, creates_job=True),
     "ocr_to_markdown": Route("POST", "/v1/ocr/to-markdown", creates_job=True, body=(
-        "tenant_id", "file_uri", "file_name", "mode", "ocr", "webhook_url", "wait", "metadata")),
+        "tenant_id", "file_uri", "file_name", "mode", "ocr", "webhook_url", "wait", "metadata",
+        "page_range")),
     "get_job": Route("GET", "/v1/jobs/{job_id}"),
     "list_jobs": Route("GET", "/v1/jobs", query=("status", "limit", "cursor")),
     "cancel_job": Route("POST", "/v1/jobs/{job_id}/cancel"),
     # batches
     "create_batch": Route("POST", "/v1/batches", body=("operation", "defaults", "items", "webhook_url"),
                           creates_job=True),
+    "list_batches": Route("GET", "/v1/batches", query=("limit", "cursor")),
     "get_batch": Route("GET", "/v1/batches/{batch_id}"),
     "batch_results": Route("GET", "/v1/batches/{batch_id}/results"),
     "cancel_batch": Route("POST", "/v1/batches/{batch_id}/cancel"),
     # webhooks
     "get_webhook_secret": Route("GET", "/v1/webhooks/secret"),
     "rotate_webhook_secret": Route("POST", "/v1/webhooks/secret/rotate"),
-    "list_deliveries": Route("GET", "/v1/jobs/{job_id}/deliveries"),
+    "list_deliveries": Route("GET", "/v1/jobs/{job_id}/deliveries", query=("limit", "cursor")),
     "redeliver": Route("POST", "/v1/jobs/{job_id}/deliveries/{delivery_id}/redeliver"),
     # billing
     "balance": Route("GET", "/v1/billing/balance/{tenant_id}"),
@@ -99,7 +103,7 @@ ROUTES: dict[str, Route] = {
     "create_training_job": Route("POST", "/v1/training-jobs", body=("name", "schema", "mode", "examples"),
                                  creates_job=True),
     "get_training_job": Route("GET", "/v1/training-jobs/{training_job_id}"),
-    "list_artifacts": Route("GET", "/v1/artifacts", query=("include_retired",)),
+    "list_artifacts": Route("GET", "/v1/artifacts", query=("include_retired", "limit", "cursor")),
     "get_artifact": Route("GET", "/v1/artifacts/{artifact_id}"),
     "delete_artifact": Route("DELETE", "/v1/artifacts/{artifact_id}"),
 }

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack, overload
 
 import httpx
 
@@ -15,13 +19,17 @@ from quarry_client.files import FileInput, load_file
 from quarry_client.flow import (
     USER_AGENT,
     ClientSettings,
+    ExtractKwargs,
+    ModelT,
     PollSchedule,
+    SchemaInput,
     build_request,
     extract_result,
     job_id_of,
     markdown_result,
+    schema_for_request,
 )
-from quarry_client.options import EXTRACT, TO_MARKDOWN, JobOptions, ModelConfig, Operation
+from quarry_client.options import EXTRACT, TO_MARKDOWN, JobOptions, ModelConfig, Operation, TableFormat
 from quarry_client.retry import RetryPolicy
 
 T = TypeVar("T")
@@ -60,6 +68,18 @@ class Quarry:
     def close(self) -> None:
         self._http.close()
 
+    def with_options(self, *, timeout: float | None = None, max_retries: int | None = None,
+                     retry: RetryPolicy | None = None) -> Quarry:
+        """A view of this client with another per-request timeout and/or retry budget, sharing
+        its connection pool: `quarry.with_options(timeout=5, max_retries=0).me()`."""
+        policy = retry or self.settings.retry
+        if max_retries is not None:
+            policy = replace(policy, max_retries=max_retries)
+        clone = copy.copy(self)
+        clone.settings = replace(self.settings, retry=policy,
+                                 timeout=self.settings.timeout if timeout is None else timeout)
+        return clone
+
     def call(self, call: calls.Call[T]) -> T:
         """Send one prepared call (with retries) and parse its answer."""
         timeout = self.settings.httpx_timeout()
@@ -77,7 +97,7 @@ class Quarry:
                 if delay is None:
                     raise QuarryConnectionError(f"{type(error).__name__}: {error}") from error
             else:
-                delay = policy.delay_for_response(attempt, response)
+                delay = policy.delay_for_response(attempt, response, replayable=replayable)
                 if delay is None:
                     if response.is_error:
                         raise error_from_response(response)
@@ -85,41 +105,100 @@ class Quarry:
             attempt += 1
             time.sleep(delay)
 
+    @contextmanager
+    def _stream(self, call: calls.Call[Any]) -> Iterator[httpx.Response]:
+        """Open a streamed answer (retrying like any call until the body starts), and close it."""
+        policy, attempt, timeout = self.settings.retry, 0, self.settings.httpx_timeout()
+        while True:
+            request = build_request(self._http, call, self._key, timeout)
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as error:
+                delay = policy.delay_for_error(attempt, error, replayable=call.replayable)
+                if delay is None:
+                    raise QuarryConnectionError(f"{type(error).__name__}: {error}") from error
+            else:
+                if not response.is_error:
+                    try:
+                        yield response
+                    finally:
+                        response.close()
+                    return
+                response.read()
+                response.close()
+                delay = policy.delay_for_response(attempt, response, replayable=call.replayable)
+                if delay is None:
+                    raise error_from_response(response)
+            attempt += 1
+            time.sleep(delay)
+
+    def _all(self, page: Callable[[str | None], calls.Call[models.ItemPage[T]]]) -> list[T]:
+        """Follow a list's cursors to its end (for the short lists: keys, artifacts, deliveries)."""
+        items: list[T] = []
+        cursor: str | None = None
+        while True:
+            current = self.call(page(cursor))
+            items.extend(current.data)
+            if not (current.has_more and current.next_cursor):
+                return items
+            cursor = current.next_cursor
+
     # -- jobs: the high-level calls ---------------------------------------------------------
 
-    def extract(self, file: FileInput, schema: dict[str, Any] | str | None = None, *,
+    @overload
+    def extract(self, file: FileInput | None, schema: type[ModelT], **options: Unpack[ExtractKwargs]
+                ) -> models.ExtractResult[ModelT]: ...
+
+    @overload
+    def extract(self, file: FileInput | None, schema: dict[str, Any] | str | None = None,
+                **options: Unpack[ExtractKwargs]) -> models.ExtractResult[Any]: ...
+
+    def extract(self, file: FileInput | None, schema: SchemaInput = None, *,
                 mode: str | None = None, allow_partial: bool = False, artifact_id: str | None = None,
                 llm: ModelConfig | None = None, ocr: ModelConfig | None = None,
                 webhook_url: str | None = None, metadata: dict[str, Any] | None = None,
+                page_range: str | None = None, ocr_lang: str | None = None,
+                table_format: TableFormat | None = None, file_url: str | None = None,
                 wait: float = 60, timeout: float | None = None, idempotency_key: str | None = None,
-                file_name: str | None = None) -> models.ExtractResult:
-        """Extract JSON matching `schema`; waits for the result (polling past `wait`)."""
-        options = JobOptions(EXTRACT, schema=schema, mode=mode, allow_partial=allow_partial,
-                             artifact_id=artifact_id, llm=llm, ocr=ocr, webhook_url=webhook_url,
-                             metadata=metadata)
-        job = self.submit(file, options, wait=wait, idempotency_key=idempotency_key, file_name=file_name)
-        return extract_result(self.wait(job, timeout=timeout))
+                file_name: str | None = None) -> models.ExtractResult[Any]:
+        """Extract JSON matching `schema` (a pydantic model class, a JSON Schema or a shorthand
+        map); waits for the result, polling past `wait`. With a model, `.data` is an instance."""
+        options = JobOptions(EXTRACT, schema=schema_for_request(schema), mode=mode,
+                             allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr,
+                             webhook_url=webhook_url, metadata=metadata, page_range=page_range,
+                             ocr_lang=ocr_lang, table_format=table_format)
+        job = self.submit(file, options, wait=wait, idempotency_key=idempotency_key, file_name=file_name,
+                             file_url=file_url)
+        return extract_result(self.wait(job, timeout=timeout), schema)
 
-    def to_markdown(self, file: FileInput, *, conversion_mode: str | None = None,
+    def to_markdown(self, file: FileInput | None = None, *, conversion_mode: str | None = None,
                     ocr: ModelConfig | None = None, webhook_url: str | None = None,
-                    metadata: dict[str, Any] | None = None, wait: float = 60,
+                    metadata: dict[str, Any] | None = None, page_range: str | None = None,
+                    ocr_lang: str | None = None, table_format: TableFormat | None = None,
+                    file_url: str | None = None, wait: float = 60,
                     timeout: float | None = None, idempotency_key: str | None = None,
                     file_name: str | None = None) -> models.MarkdownResult:
         """Convert a document to markdown; waits for the result."""
         options = JobOptions(TO_MARKDOWN, conversion_mode=conversion_mode, ocr=ocr,
-                             webhook_url=webhook_url, metadata=metadata)
-        job = self.submit(file, options, wait=wait, idempotency_key=idempotency_key, file_name=file_name)
+                             webhook_url=webhook_url, metadata=metadata, page_range=page_range,
+                             ocr_lang=ocr_lang, table_format=table_format)
+        job = self.submit(file, options, wait=wait, idempotency_key=idempotency_key, file_name=file_name,
+                             file_url=file_url)
         return markdown_result(self.wait(job, timeout=timeout))
 
     def submit(self, file: FileInput | None = None, options: JobOptions | None = None, *,
                file_uri: str | None = None, wait: float = 0, idempotency_key: str | None = None,
-               file_name: str | None = None) -> models.Job:
-        """Create a job (multipart, or presign + canonical for big files / a `file_uri`).
+               file_name: str | None = None, file_url: str | None = None) -> models.Job:
+        """Create a job: multipart; presign + PUT + canonical for big files; canonical for an
+        uploaded `file_uri` or a `file_url` the server fetches itself.
 
         One `Idempotency-Key` (given or generated) covers every retry of this call.
         """
         options = options or JobOptions()
         key = idempotency_key or calls.new_idempotency_key()
+        if file_url is not None:
+            return self.call(calls.submit_canonical(None, options, file_name=file_name, wait=wait,
+                                                    idempotency_key=key, file_url=file_url))
         if file_uri is None:
             if file is None:
                 raise ValueError("pass a file or a file_uri")
@@ -161,7 +240,8 @@ class Quarry:
         return self.call(calls.me())
 
     def list_api_keys(self) -> list[models.ApiKey]:
-        return self.call(calls.list_api_keys())
+        """Every key of the tenant (all pages)."""
+        return self._all(calls.list_api_keys)
 
     def create_api_key(self, name: str = "", *, is_admin: bool = False) -> models.IssuedKey:
         return self.call(calls.create_api_key(name, is_admin))
@@ -178,7 +258,7 @@ class Quarry:
     def admin_revoke_key(self, key_id: str) -> models.ApiKey:
         return self.call(calls.admin_revoke_key(key_id))
 
-    def admin_top_up(self, tenant_id: str, amount: int, *, reason: str = "") -> models.Balance:
+    def admin_top_up(self, tenant_id: str, amount: int, *, reason: str = "") -> models.CreditBalance:
         return self.call(calls.admin_top_up(tenant_id, amount, reason))
 
     def admin_set_rate_limits(self, tenant_id: str, *, heavy: dict[str, float] | None = None,
@@ -193,11 +273,12 @@ class Quarry:
                         mode: str | None = None, ocr: ModelConfig | None = None,
                         webhook_url: str | None = None, metadata: dict[str, Any] | None = None,
                         wait: float = 60, timeout: float | None = None,
-                        idempotency_key: str | None = None) -> models.MarkdownResult:
+                        idempotency_key: str | None = None,
+                        page_range: str | None = None) -> models.MarkdownResult:
         tenant = tenant_id or self.me().tenant_id
         job = self.call(calls.ocr_to_markdown(
             tenant, file_uri, file_name=file_name, mode=mode, ocr=ocr, webhook_url=webhook_url,
-            wait=wait, metadata=metadata, idempotency_key=idempotency_key))
+            wait=wait, metadata=metadata, idempotency_key=idempotency_key, page_range=page_range))
         return markdown_result(self.wait(job, timeout=timeout))
 
     def get_job(self, job_id: str) -> models.Job:
@@ -208,12 +289,12 @@ class Quarry:
         return self.call(calls.list_jobs(status, limit, cursor))
 
     def iter_jobs(self, *, status: str | None = None, page_size: int = 200) -> Iterator[models.Job]:
-        """Every job of the tenant, newest first, following cursors."""
+        """Every job of the tenant, newest first, fetched a page at a time as you iterate."""
         cursor: str | None = None
         while True:
             page = self.list_jobs(status=status, limit=page_size, cursor=cursor)
             yield from page.jobs
-            if not page.next_cursor:
+            if not (page.has_more and page.next_cursor):
                 return
             cursor = page.next_cursor
 
@@ -226,11 +307,30 @@ class Quarry:
         return self.call(calls.create_batch(operation, items, defaults=defaults, webhook_url=webhook_url,
                                             idempotency_key=idempotency_key))
 
+    def list_batches(self, *, limit: int | None = None, cursor: str | None = None) -> models.BatchPage:
+        return self.call(calls.list_batches(limit, cursor))
+
+    def iter_batches(self, *, page_size: int = 100) -> Iterator[models.Batch]:
+        """Every batch of the tenant, newest first, fetched a page at a time as you iterate."""
+        cursor: str | None = None
+        while True:
+            page = self.list_batches(limit=page_size, cursor=cursor)
+            yield from page.data
+            if not (page.has_more and page.next_cursor):
+                return
+            cursor = page.next_cursor
+
     def get_batch(self, batch_id: str) -> models.Batch:
         return self.call(calls.get_batch(batch_id))
 
-    def batch_results(self, batch_id: str) -> list[models.Job]:
-        return self.call(calls.batch_results(batch_id))
+    def batch_results(self, batch_id: str) -> Iterator[models.Job]:
+        """The batch's finished jobs in item order, read line by line from the streamed JSON
+        Lines answer (a 10,000-item batch is never held in memory). Each job's `raw` has the
+        item's `position`. Iterate to the end, or close the generator, to free the connection."""
+        with self._stream(calls.batch_results(batch_id)) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    yield models.Job.from_json(json.loads(line))
 
     def cancel_batch(self, batch_id: str) -> models.Batch:
         return self.call(calls.cancel_batch(batch_id))
@@ -242,7 +342,8 @@ class Quarry:
         return self.call(calls.rotate_webhook_secret())
 
     def list_deliveries(self, job_id: str) -> list[models.Delivery]:
-        return self.call(calls.list_deliveries(job_id))
+        """Every webhook delivery of the job (all pages)."""
+        return self._all(lambda cursor: calls.list_deliveries(job_id, cursor))
 
     def redeliver(self, job_id: str, delivery_id: str) -> models.Delivery:
         """Send a webhook delivery again (answers 202 with the delivery)."""
@@ -279,7 +380,8 @@ class Quarry:
             time.sleep(schedule.next())
 
     def list_artifacts(self, *, include_retired: bool | None = None) -> list[models.Artifact]:
-        return self.call(calls.list_artifacts(include_retired))
+        """Every artifact of the tenant (all pages)."""
+        return self._all(lambda cursor: calls.list_artifacts(include_retired, cursor))
 
     def get_artifact(self, artifact_id: str) -> models.Artifact:
         return self.call(calls.get_artifact(artifact_id))

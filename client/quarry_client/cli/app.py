@@ -5,52 +5,60 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from rich.progress import Progress, TaskID
 
+from quarry_client import __version__
 from quarry_client.async_client import AsyncQuarry
+from quarry_client.cli import resources
 from quarry_client.cli.admin import admin_app
 from quarry_client.cli.batch import BatchConfig, BatchRunner, BatchSummary, discover
+from quarry_client.cli.bulk import BulkEvents, BulkRunner
+from quarry_client.cli.documents import extract, markdown
 from quarry_client.cli.output import CliState, batch_progress, emit, emit_rows, state, stderr, stdout
+from quarry_client.cli.params import JsonFlag, SchemaOpt, UsageGroup, read_json_object, read_schema
 from quarry_client.cli.results_file import ResultsFile
 from quarry_client.config import resolve_connection
 from quarry_client.errors import QuarryError
-from quarry_client.files import derived_idempotency_key, load_file
 from quarry_client.options import EXTRACT, TO_MARKDOWN, JobOptions
 from quarry_client.retry import RetryPolicy
 
 app = typer.Typer(help="Quarry: documents in, schema-valid JSON and markdown out.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(admin_app, name="admin")
+app.add_typer(resources.jobs_app, name="jobs")
+app.add_typer(resources.batches_app, name="batches")
+app.add_typer(resources.artifacts_app, name="artifacts")
+app.add_typer(resources.training_app, name="training")
+app.add_typer(resources.webhooks_app, name="webhooks")
+app.command()(extract)
+app.command()(markdown)
+app.command()(resources.upload)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
-SchemaOpt = Annotated[str | None, typer.Option("--schema", help="JSON Schema or shorthand map: "
-                                                                "a file path or inline JSON.")]
-ModeOpt = Annotated[str | None, typer.Option(help="extract: fast|standard|robust; markdown: default|fast")]
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"quarry-client {__version__}\n")
+        raise typer.Exit()
 
 
 @app.callback()
 def global_options(
     ctx: typer.Context,
     api_key: Annotated[str | None, typer.Option("--api-key", help="Default: $QUARRY_API_KEY.")] = None,
-    url: Annotated[str | None, typer.Option("--url", help="Default: $QUARRY_URL.")] = None,
+    url: Annotated[str | None, typer.Option("--base-url", "--url",
+                                            help="Default: $QUARRY_BASE_URL (or $QUARRY_URL).")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Default: $QUARRY_CONFIG or "
                                                 "~/.config/quarry/config.toml.")] = None,
     as_json: JsonFlag = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
 ) -> None:
     ctx.obj = CliState(api_key=api_key, url=url, config=config, json=as_json)
-
-
-def read_schema(value: str | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    text = value if value.lstrip().startswith("{") else Path(value).read_text(encoding="utf-8")
-    schema = json.loads(text)
-    if not isinstance(schema, dict):
-        raise typer.BadParameter("the schema must be a JSON object")
-    return schema
 
 
 @app.command()
@@ -61,67 +69,64 @@ def me(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         emit(cli, quarry.me())
 
 
-@app.command()
-def extract(ctx: typer.Context, file: Path, schema: SchemaOpt = None, mode: ModeOpt = None,
-            artifact_id: Annotated[str | None, typer.Option()] = None,
-            allow_partial: Annotated[bool, typer.Option("--allow-partial")] = False,
-            timeout: Annotated[float | None, typer.Option(help="give up after N seconds")] = None,
-            as_json: JsonFlag = False) -> None:
-    """Extract JSON from FILE (prints the result; --json prints the whole response)."""
-    cli = state(ctx, as_json)
-    with cli.client() as quarry:
-        result = quarry.extract(file, read_schema(schema), mode=mode, artifact_id=artifact_id,
-                                allow_partial=allow_partial, timeout=timeout)
-    if cli.json:
-        emit(cli, result)
-    else:
-        stdout.print_json(json.dumps(result.result))
-
-
-@app.command()
-def markdown(ctx: typer.Context, file: Path, mode: ModeOpt = None,
-             out: Annotated[Path | None, typer.Option(help="write the markdown here")] = None,
-             timeout: Annotated[float | None, typer.Option()] = None, as_json: JsonFlag = False) -> None:
-    """Convert FILE to markdown (printed, or written to --out)."""
-    cli = state(ctx, as_json)
-    with cli.client() as quarry:
-        result = quarry.to_markdown(file, conversion_mode=mode, timeout=timeout)
-    if out is not None:
-        out.write_text(result.markdown, encoding="utf-8")
-    if cli.json:
-        emit(cli, result)
-    elif out is None:
-        sys.stdout.write(result.markdown + ("" if result.markdown.endswith("\n") else "\n"))
+class BatchMode(StrEnum):
+    fast = "fast"
+    standard = "standard"
+    robust = "robust"
+    default = "default"
 
 
 @app.command()
 def batch(
-    ctx: typer.Context, directory: Path,
+    ctx: typer.Context, directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
     out: Annotated[Path, typer.Option(help="JSON Lines output; re-running resumes it")] = Path(
         "results.jsonl"),
-    schema: SchemaOpt = None, mode: ModeOpt = None,
+    schema: SchemaOpt = None,
+    mode: Annotated[BatchMode | None, typer.Option(
+        help="extract: fast|standard|robust; markdown: default|fast")] = None,
     artifact_id: Annotated[str | None, typer.Option()] = None,
+    allow_partial: Annotated[bool, typer.Option("--allow-partial")] = False,
+    webhook_url: Annotated[str | None, typer.Option(help="Per-item job events go here.")] = None,
+    metadata: Annotated[str | None, typer.Option(help="JSON object added to every job.")] = None,
     glob: Annotated[str, typer.Option("--glob", help="file name pattern")] = "*",
     recursive: Annotated[bool, typer.Option("--recursive/--no-recursive")] = True,
-    concurrency: Annotated[int, typer.Option(min=1, max=256)] = 8,
-    wait: Annotated[float, typer.Option(help="seconds the server holds each call")] = 30,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="parallel uploads (or calls "
+                                                                  "with --interactive)")] = 8,
+    interactive: Annotated[bool, typer.Option(
+        "--interactive", help="One interactive job per file instead of a server batch "
+                              "(lower latency, no bulk scheduling).")] = False,
+    wait: Annotated[float, typer.Option(help="--interactive: seconds the server holds each call")] = 30,
     retry_failed: Annotated[bool, typer.Option("--retry-failed")] = False,
-    max_retries: Annotated[int, typer.Option(help="per call, on 429/503/network errors")] = 50,
+    max_retries: Annotated[int, typer.Option(help="per call, on 408/409/429/5xx/network errors")] = 50,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Process every file under DIRECTORY: extract with --schema/--artifact-id, else markdown."""
+    """Process every file under DIRECTORY: extract with --schema/--artifact-id, else markdown.
+
+    Files are uploaded in parallel and submitted as server batches (`/v1/batches`, the bulk
+    queue); each item's line is written to --out as soon as its job finishes. Re-running the
+    same command resumes: nothing is uploaded, processed or charged twice.
+    """
     cli = state(ctx, as_json)
     parsed = read_schema(schema)
     operation = EXTRACT if parsed is not None or artifact_id else TO_MARKDOWN
-    options = JobOptions(operation, schema=parsed, artifact_id=artifact_id, mode=mode)
+    chosen = mode.value if mode else None
+    allowed = ("fast", "standard", "robust") if operation == EXTRACT else ("default", "fast")
+    if chosen is not None and chosen not in allowed:
+        raise typer.BadParameter(f"{chosen!r} is not a mode for this operation: {', '.join(allowed)}",
+                                 param_hint="--mode")
+    options = JobOptions(operation, schema=parsed, artifact_id=artifact_id,
+                         mode=chosen if operation == EXTRACT else None,
+                         conversion_mode=chosen if operation == TO_MARKDOWN else None,
+                         allow_partial=allow_partial, webhook_url=webhook_url,
+                         metadata=read_json_object(metadata, "--metadata"))
     config = BatchConfig(root=directory, out=out, options=options, pattern=glob, recursive=recursive,
                          concurrency=concurrency, wait=wait, retry_failed=retry_failed)
     retry = RetryPolicy(max_retries=max_retries, backoff_max=30)
     results = ResultsFile(out)
     summary = BatchSummary()
     try:
-        summary = asyncio.run(_run_batch(cli, config, results, retry, progress, summary))
+        summary = asyncio.run(_run_batch(cli, config, results, retry, progress, summary, interactive))
     except KeyboardInterrupt:
         stderr.print(f"interrupted: {summary.processed} file(s) written to {out}; "
                      "run the same command again to resume")
@@ -132,26 +137,48 @@ def batch(
 
 
 async def _run_batch(cli: CliState, config: BatchConfig, results: ResultsFile, retry: RetryPolicy,
-                     show_progress: bool, summary: BatchSummary) -> BatchSummary:
+                     show_progress: bool, summary: BatchSummary, interactive: bool) -> BatchSummary:
     connection = resolve_connection(cli.api_key, cli.url, cli.config)
     limits = max(20, config.concurrency * 2)
     async with AsyncQuarry(connection.api_key, connection.url, retry=retry,
                            max_connections=limits) as client:
-        runner = BatchRunner(client, config, results)
-        runner.summary = summary  # the caller keeps counting through an interrupt
-        todo = runner.pending(discover(config))
         with batch_progress(show_progress) as bar:
-            task = bar.add_task("batch", total=len(todo), failed=0)
+            if interactive:
+                runner = BatchRunner(client, config, results)
+                runner.summary = summary  # the caller keeps counting through an interrupt
+                todo = runner.pending(discover(config))
+                task = bar.add_task("batch", total=len(todo), failed=0, detail="")
+                return await runner.run(
+                    todo, lambda _, ok: bar.update(task, advance=1, failed=summary.failed))
+            bulk = BulkRunner(client, config, results, _bulk_events(bar, summary))
+            bulk.summary = summary
+            return await bulk.run(bulk.pending(discover(config)))
 
-            def advance(_: str, ok: bool) -> None:
-                bar.update(task, advance=1, failed=summary.failed)
 
-            return await runner.run(todo, advance)
+def _bulk_events(bar: Progress, summary: BatchSummary) -> BulkEvents:
+    """Two bars: uploads, then items as their results are written (with the server's counts)."""
+    tasks: dict[str, TaskID] = {}
+
+    def uploading(total: int) -> None:
+        tasks["upload"] = bar.add_task("upload", total=total, failed=0, detail="")
+
+    def following(total: int) -> None:
+        tasks["items"] = bar.add_task("items", total=total, failed=0, detail="")
+
+    def counts(by_status: dict[str, int]) -> None:
+        if "items" in tasks:
+            bar.update(tasks["items"], detail=f"{by_status.get('queued', 0)} queued, "
+                                              f"{by_status.get('running', 0)} running")
+
+    return BulkEvents(
+        uploading=uploading, uploaded=lambda: bar.update(tasks["upload"], advance=1),
+        following=following, counts=counts,
+        written=lambda _, ok: bar.update(tasks["items"], advance=1, failed=summary.failed))
 
 
 def _report(cli: CliState, summary: BatchSummary, out: Path) -> None:
-    body = {"total": summary.total, "skipped": summary.skipped, "succeeded": summary.succeeded,
-            "failed": summary.failed, "out": str(out)}
+    body: dict[str, object] = {"total": summary.total, "skipped": summary.skipped,
+                               "succeeded": summary.succeeded, "failed": summary.failed, "out": str(out)}
     if summary.stopped_by is not None:
         error = summary.stopped_by
         body["stopped"] = {"status_code": error.status_code, "code": error.code, "detail": error.detail}
@@ -165,31 +192,20 @@ def _report(cli: CliState, summary: BatchSummary, out: Path) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
-def jobs(ctx: typer.Context, status: Annotated[str | None, typer.Option()] = None,
-         limit: Annotated[int, typer.Option(min=1, max=200)] = 20, as_json: JsonFlag = False) -> None:
-    """Recent jobs, newest first."""
-    cli = state(ctx, as_json)
-    with cli.client() as quarry:
-        page = quarry.list_jobs(status=status, limit=limit)
-    rows = [job.raw for job in page.jobs]
-    emit_rows(cli, rows, ["job_id", "operation", "status", "file_name", "created_at"], title="jobs")
-
-
-@app.command()
+@app.command(hidden=True)
 def job(ctx: typer.Context, job_id: str, as_json: JsonFlag = False) -> None:
-    """One job, with its result when finished."""
-    cli = state(ctx, as_json)
-    with cli.client() as quarry:
-        emit(cli, quarry.get_job(job_id))
+    """One job (same as `quarry jobs get`)."""
+    resources.job_get(ctx, job_id, as_json)
 
 
-@app.command()
+@app.command(hidden=True)
 def cancel(ctx: typer.Context, job_id: str, as_json: JsonFlag = False) -> None:
-    """Cancel a queued or running job."""
-    cli = state(ctx, as_json)
-    with cli.client() as quarry:
-        emit(cli, quarry.cancel_job(job_id))
+    """Cancel a job (same as `quarry jobs cancel`)."""
+    resources.job_cancel(ctx, job_id, as_json)
+
+
+app.command("train", help="Train a pipeline (same as `quarry training start`).")(
+    resources.training_start)
 
 
 @app.command()
@@ -203,45 +219,53 @@ def balance(ctx: typer.Context, tenant: Annotated[str | None, typer.Option()] = 
 
 @app.command()
 def usage(ctx: typer.Context, tenant: Annotated[str | None, typer.Option()] = None,
-          start: Annotated[str | None, typer.Option("--from")] = None,
-          end: Annotated[str | None, typer.Option("--to")] = None,
-          group_by: Annotated[str, typer.Option(help="day|operation|mode")] = "day",
+          start: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+          end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+          group_by: Annotated[UsageGroup, typer.Option()] = UsageGroup.day,
           as_json: JsonFlag = False) -> None:
     """Credits used, grouped by day, operation or mode."""
     cli = state(ctx, as_json)
     with cli.client() as quarry:
-        report = quarry.usage(tenant, start=start, end=end, group_by=group_by)
+        report = quarry.usage(tenant, start=start, end=end, group_by=group_by.value)
     if cli.json:
         emit(cli, report)
         return
-    emit_rows(cli, [*report.rows, {group_by: "total", **report.totals}],
-              [group_by, "jobs", "pages", "credits"], title="usage")
+    emit_rows(cli, [*report.rows, {group_by.value: "total", **report.totals}],
+              [group_by.value, "jobs", "pages", "credits"], title="usage")
+
+
+class Transport(StrEnum):
+    stdio = "stdio"
+    http = "http"
 
 
 @app.command()
-def train(ctx: typer.Context, directory: Path,
-          labels: Annotated[Path, typer.Option(help='{"file.pdf": {expected values}, …}')],
-          schema: SchemaOpt = None, name: Annotated[str | None, typer.Option()] = None,
-          mode: ModeOpt = None, wait: Annotated[bool, typer.Option("--wait/--no-wait")] = True,
-          as_json: JsonFlag = False) -> None:
-    """Train a pipeline on labelled examples; prints the training job (and its artifact)."""
-    cli = state(ctx, as_json)
-    expected = json.loads(labels.read_text(encoding="utf-8"))
-    parsed = read_schema(schema)
-    if parsed is None:
-        raise typer.BadParameter("--schema is required")
-    with cli.client() as quarry:
-        examples = []
-        for rel_path, values in sorted(expected.items()):
-            uploaded = quarry.upload(load_file(directory / rel_path))
-            examples.append({"file_uri": uploaded.file_uri, "expected": values})
-        key = derived_idempotency_key("quarry-train", sorted(expected.items()), parsed, name, mode,
-                                      [example["file_uri"] for example in examples])
-        training = quarry.create_training_job(parsed, examples, name=name, mode=mode,
-                                              idempotency_key=key)
-        if wait:
-            training = quarry.wait_training_job(training.training_job_id)
-    emit(cli, training)
+def mcp(
+    ctx: typer.Context,
+    transport: Annotated[Transport, typer.Option(help="stdio (for a local agent) or streamable "
+                                                      "HTTP")] = Transport.stdio,
+    host: Annotated[str, typer.Option(help="http: address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="http: port", min=1, max=65535)] = 8765,
+    path: Annotated[str, typer.Option(help="http: endpoint path")] = "/mcp",
+) -> None:
+    """Run an MCP server exposing extract, to-markdown, job status and usage as tools.
+
+    Configured like the CLI (--api-key/--base-url, QUARRY_API_KEY/QUARRY_BASE_URL, config file);
+    needs the `mcp` extra: pip install "quarry-client[mcp]".
+    """
+    try:
+        from quarry_client.mcp_server import build_server
+    except ImportError as error:
+        stderr.print(f"[red]error:[/red] quarry mcp needs the 'mcp' extra: "
+                     f"pip install \"quarry-client[mcp]\" ({error})", highlight=False)
+        raise typer.Exit(1) from None
+    cli = state(ctx)
+    connection = resolve_connection(cli.api_key, cli.url, cli.config)
+    server = build_server(connection.api_key, connection.url)
+    if transport == Transport.stdio:
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=host, port=port, streamable_http_path=path)
 
 
 def main() -> None:

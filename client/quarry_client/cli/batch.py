@@ -1,4 +1,5 @@
-"""`quarry batch`: push a folder through the API, resumably, with bounded concurrency.
+"""`quarry batch --interactive`: one interactive job per file, resumably, with bounded
+concurrency (the default path, server batches, is `bulk.py`; both share the pieces here).
 
 Every file's `Idempotency-Key` is derived from its relative path, its content hash
 and the job options, so a re-run after Ctrl-C (or a crash) resubmits an unfinished
@@ -140,7 +141,7 @@ class BatchRunner:
             return None
         except QuarryError as error:
             return _error_record(rel, error)
-        return _job_record(rel, job)
+        return job_record(rel, job)
 
     async def _submit(self, loaded: LoadedFile, options: JobOptions, key: str) -> Job:
         wait = self.config.wait
@@ -154,7 +155,7 @@ class BatchRunner:
                                         idempotency_key=key, file_name=loaded.name)
 
 
-def _job_record(rel: str, job: Job) -> dict[str, Any]:
+def job_record(rel: str, job: Job) -> dict[str, Any]:
     record: dict[str, Any] = {"path": rel, "status": "ok" if job.ok else "error", "job_id": job.job_id,
                               "job_status": job.status}
     for name in ("result", "markdown", "validation_errors", "confidence", "cost"):

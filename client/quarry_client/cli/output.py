@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    SpinnerColumn,
     Task,
     TaskProgressColumn,
     TextColumn,
@@ -24,7 +26,9 @@ from rich.table import Table
 from rich.text import Text
 
 from quarry_client.config import resolve_connection
-from quarry_client.models import ApiObject
+from quarry_client.errors import QuarryTimeout
+from quarry_client.flow import PollSchedule
+from quarry_client.models import ApiObject, Job
 from quarry_client.retry import RetryPolicy
 from quarry_client.sync_client import Quarry
 
@@ -98,9 +102,43 @@ class RateColumn(ProgressColumn):
 
 
 def batch_progress(enabled: bool) -> Progress:
+    """Per-task bars: done/total, %, files/s, elapsed, ETA, failures and (bulk) server counts."""
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TaskProgressColumn(), RateColumn(), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), TextColumn("{task.fields[failed]} failed"),
+        TextColumn("{task.fields[detail]}", style="dim"),
         console=stderr, disable=not enabled, refresh_per_second=4,
     )
+
+
+def wait_with_progress(quarry: Quarry, job: Job, *, timeout: float | None, enabled: bool,
+                       label: str) -> Job:
+    """Poll a job to its end with a spinner on stderr (status, pages done); Ctrl-C leaves the
+    job running and says how to find it."""
+    if job.done:
+        return job
+    schedule, deadline = PollSchedule(), None if timeout is None else time.monotonic() + timeout
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("{task.fields[state]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=stderr, disable=not enabled, transient=True) as bar:
+        task = bar.add_task(label, state=job.status)
+        try:
+            while not job.done:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise QuarryTimeout(f"job {job.job_id} still {job.status} after {timeout:g}s",
+                                        body={"job_id": job.job_id})
+                time.sleep(schedule.next())
+                job = quarry.get_job(job.job_id)
+                bar.update(task, state=_job_state(job))
+        except KeyboardInterrupt:
+            stderr.print(f"stopped waiting; the job goes on: quarry jobs get {job.job_id}")
+            raise typer.Exit(130) from None
+    return job
+
+
+def _job_state(job: Job) -> str:
+    pages = job.progress or {}
+    if pages.get("pages_total"):
+        return f"{job.status} · page {pages.get('pages_done', 0)}/{pages['pages_total']}"
+    return job.status
