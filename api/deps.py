@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from api.limits import apply_rate_limit
 from api.middleware import CALLER_STATE
+from shared.contract.paging import MAX_CURSOR, MAX_LIMIT
 from shared.db.session import transaction
 from shared.tenants.service import Caller, authenticate
 
@@ -26,8 +28,20 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+# The key as an OpenAPI `apiKey` security scheme, so generic tools know where it goes;
+# `auto_error=False`: a missing key is answered by `authenticate`, as a documented 401.
+API_KEY = APIKeyHeader(name="X-API-KEY", scheme_name="ApiKey", auto_error=False,
+                       description="The tenant's API key, e.g. `qk_…`.")
+
+
+# Every list's paging parameters: `limit` items from `cursor` (a previous `next_cursor`).
+PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
+PageCursor = Annotated[str | None, Query(max_length=MAX_CURSOR,
+                                         description="`next_cursor` of the previous page.")]
+
+
 def get_caller(
-    request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None
+    request: Request, x_api_key: Annotated[str | None, Depends(API_KEY)] = None
 ) -> Caller:
     """The caller `api.middleware.EdgeGuard` authenticated (and rate-limited) from the
     headers before the body was read; looked up here only where no guard ran."""

@@ -13,11 +13,10 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import QuarryError, ServiceUnavailable
+from shared.errors import InvalidRequest, QuarryError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER = {"Retry-After": "1"}
 DEPENDENCY_DOWN = (OperationalError, PoolTimeout, redis.ConnectionError, redis.TimeoutError)
 HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 408: "request_timeout", 409: "conflict",
@@ -26,7 +25,11 @@ HTTP_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404
 
 
 def error_response(exc: QuarryError) -> JSONResponse:
-    headers = RETRY_AFTER if exc.status_code in (429, 503) else None
+    """429 and 503 say when to retry: the wait the error knows (`retry_after_s`, set by the
+    rate limiter from its real wait), else one second."""
+    headers = None
+    if exc.status_code in (429, 503):
+        headers = {"Retry-After": str(max(1, int(getattr(exc, "retry_after_s", 1))))}
     return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
 
 
@@ -83,10 +86,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query"))
         if error.get("type") == "missing":
             problems.append(f"Missing required field: {where}")
+        elif error.get("type") == "extra_forbidden":
+            problems.append(f"Unknown field: {where} (not part of this request's body)")
         else:
             problems.append(f"{where}: {error.get('msg')}")
-    body = {"detail": "; ".join(problems) or "Invalid request.", "code": "invalid_request"}
-    return JSONResponse(body, status_code=400)
+    return error_response(InvalidRequest("; ".join(problems) or "Invalid request."))
 
 
 def install_error_handlers(app: FastAPI) -> None:

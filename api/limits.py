@@ -26,6 +26,15 @@ RATE_HEADERS_STATE = "rate_limit_headers"
 CALLER_STATE = "caller"
 
 
+class RateLimitExceeded(RateLimited):
+    """The tenant's bucket is empty: `Retry-After` is the limiter's own wait, in whole
+    seconds, rounded up and at least 1."""
+
+    def __init__(self, retry_after_ms: int) -> None:
+        super().__init__("Rate limit exceeded")
+        self.retry_after_s = max(1, -(-retry_after_ms // 1000))
+
+
 def is_heavy(method: str, path: str) -> bool:
     return method == "POST" and path.rstrip("/") in HEAVY_ROUTES
 
@@ -36,7 +45,7 @@ def apply_rate_limit(request: Request, caller: Caller) -> None:
     decision = check_rate(caller.tenant_id, bucket, limit_for(bucket, caller.rate_limits))
     request.scope.setdefault("state", {})[RATE_HEADERS_STATE] = decision.headers()
     if not decision.allowed:
-        raise RateLimited("Rate limit exceeded")
+        raise RateLimitExceeded(decision.retry_after_ms)
 
 
 def guard_queue_depth() -> None:

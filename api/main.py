@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.console import router as console_router
 from api.errors import install_error_handlers
 from api.limits import HeavyInflightCap
 from api.metrics import router as metrics_router
 from api.middleware import EdgeGuard, RequestContextMiddleware
+from api.openapi import install_openapi, operation_id
 from api.routers import (
     admin,
     artifacts,
@@ -34,8 +36,10 @@ def create_app() -> FastAPI:
         title="Quarry",
         version="0.1.0",
         description="Documents in; schema-valid JSON and clean markdown out.",
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    install_openapi(app)
     # The last added runs first: context and catch-all, then the edge guard, then the cap.
     app.add_middleware(HeavyInflightCap)
     app.add_middleware(EdgeGuard)
@@ -44,6 +48,7 @@ def create_app() -> FastAPI:
                    artifacts, batches, webhooks):
         app.include_router(module.router)
     app.include_router(metrics_router)
+    app.include_router(console_router)
     instrument_app(app)
     return app
 

@@ -20,6 +20,7 @@ from api.errors import render_error
 from api.limits import CALLER_STATE, RATE_HEADERS_STATE, apply_rate_limit, has_body
 from api.metrics import observe_request
 from shared.db.session import transaction
+from shared.idempotency import watch_replays
 from shared.logs import request_id_var
 from shared.settings import get_settings
 from shared.tenants.service import Caller, authenticate
@@ -34,9 +35,10 @@ SIGNED_UPLOAD_PUT = re.compile(r"^/v1/uploads/[^/]+/content/?$")
 
 
 class RequestContextMiddleware:
-    """Echo or create `X-Request-ID`, add the rate-limit headers, count and time the request
-    by route template, and turn any exception that escaped the app into a complete 500, so
-    the keep-alive connection stays usable."""
+    """Echo or create `X-Request-ID`, add the rate-limit headers (and `Idempotent-Replayed:
+    true` when the answer is an earlier call's), count and time the request by route
+    template, and turn any exception that escaped the app into a complete 500, so the
+    keep-alive connection stays usable."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -52,26 +54,29 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status, response_started = message["status"], True
-                headers = message.setdefault("headers", [])
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                rate = scope.get("state", {}).get(RATE_HEADERS_STATE) or {}
-                headers.extend((k.lower().encode(), v.encode()) for k, v in rate.items())
-            await send(message)
+        with watch_replays() as replayed:
+            async def send_with_id(message: Message) -> None:
+                nonlocal status, response_started
+                if message["type"] == "http.response.start":
+                    status, response_started = message["status"], True
+                    headers = message.setdefault("headers", [])
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                    rate = scope.get("state", {}).get(RATE_HEADERS_STATE) or {}
+                    headers.extend((k.lower().encode(), v.encode()) for k, v in rate.items())
+                    if replayed and status < 300:
+                        headers.append((b"idempotent-replayed", b"true"))
+                await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as exc:
-            if response_started:  # nothing sane left to send; the server ends the connection
-                log.exception("error after the response started", exc_info=exc)
-            else:
-                await render_error(exc)(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-            observe_request(scope, status, time.perf_counter() - started)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                if response_started:  # nothing sane left to send; the server ends the connection
+                    log.exception("error after the response started", exc_info=exc)
+                else:
+                    await render_error(exc)(scope, receive, send_with_id)
+            finally:
+                request_id_var.reset(token)
+                observe_request(scope, status, time.perf_counter() - started)
 
 
 class BodyTooLarge(HTTPException):

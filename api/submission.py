@@ -6,7 +6,8 @@ committed and enqueued before waiting starts; waiting never blocks the loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -14,19 +15,24 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.limits import guard_queue_depth, sync_wait
+from shared.artifacts.service import resolve_artifact_options
 from shared.billing.ledger import balance
 from shared.clock import isoformat
 from shared.db.session import transaction
 from shared.errors import BadRequest
+from shared.files.checks import FileInfo
 from shared.jobs.events import wait_for_job_done
 from shared.jobs.models import Job
+from shared.jobs.options import ExtractOptions, MarkdownOptions, selected_pages
 from shared.jobs.schemas import job_view
 from shared.jobs.service import JobRequest, UploadSource, get_job, submit_job
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
 from shared.jobs.uploads import (
     IncomingFile,
+    RemoteFile,
     discard_kept,
     keep_upload,
+    record_remote_upload,
     record_upload,
     resolve_file_uri,
 )
@@ -38,20 +44,48 @@ from shared.tenants.service import Caller
 class Submission:
     caller: Caller
     request: JobRequest
-    file: IncomingFile | str
-    """The bytes of a new file (multipart), or the `file_uri` of an uploaded one."""
+    file: IncomingFile | RemoteFile | str
+    """The bytes of a new file (multipart), a `file_url` for the worker to fetch, or the
+    `file_uri` of an uploaded one."""
     idempotency_key: str | None = None
 
     @property
     def file_digest(self) -> str:
         """What identifies the file in the idempotency fingerprint."""
-        return self.file.sha256 if isinstance(self.file, IncomingFile) else self.file
+        if isinstance(self.file, IncomingFile):
+            return self.file.sha256
+        return self.file.url if isinstance(self.file, RemoteFile) else self.file
 
     def upload_source(self) -> UploadSource:
         tenant_id = self.caller.tenant_id
         if isinstance(self.file, IncomingFile):
             return partial(record_upload, tenant_id=tenant_id, file=self.file)
+        if isinstance(self.file, RemoteFile):
+            return partial(record_remote_upload, tenant_id=tenant_id, file=self.file)
         return partial(resolve_file_uri, tenant_id=tenant_id, file_uri=self.file)
+
+
+async def job_options(
+    caller: Caller, build: Callable[[], ExtractOptions | MarkdownOptions]
+) -> ExtractOptions | MarkdownOptions:
+    """The request's `JobOptions`, built once (`shared.jobs.options.build_options`) with a
+    trained artifact's schema, mode and pipeline filled in. Checking a large schema takes a
+    while: off the event loop, so other requests go on."""
+    options = await run_in_threadpool(build)
+    return await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
+
+
+def for_file(request: JobRequest, info: FileInfo | None) -> JobRequest:
+    """The request with its hold's pages and its queue, from the checked file.
+
+    The pages are the `page_range`'s (400 when it asks for a page the file lacks). With no
+    file yet (`file_url`: the worker fetches it), one page is held, as for a batch item,
+    and the worker raises the hold to the real count before converting.
+    """
+    if info is None:
+        return replace(request, pages=1, queue=request.options.queue_for(""))
+    pages = len(selected_pages(request.options.page_range, info.pages))
+    return replace(request, pages=pages, queue=request.options.queue_for(info.kind))
 
 
 def wait_seconds(requested: float | None) -> float:

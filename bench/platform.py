@@ -60,7 +60,7 @@ async def sustained(url: str, key: str, pdf: bytes, jobs: int, concurrency: int 
         while pending:
             page = (await client.get("/v1/jobs", params={"status": "queued", "limit": 1})).json()
             running = (await client.get("/v1/jobs", params={"status": "running", "limit": 1})).json()
-            if not page["jobs"] and not running["jobs"]:
+            if not page["data"] and not running["data"]:
                 break
             await asyncio.sleep(0.2)
         return jobs / (time.perf_counter() - started)
@@ -68,7 +68,7 @@ async def sustained(url: str, key: str, pdf: bytes, jobs: int, concurrency: int 
 
 def job_breakdown(url: str, key: str, sample: int = 200) -> dict[str, float]:
     with httpx.Client(base_url=url, headers={"X-API-KEY": key}, timeout=60) as client:
-        jobs = client.get("/v1/jobs", params={"limit": sample}).json()["jobs"]
+        jobs = client.get("/v1/jobs", params={"limit": sample}).json()["data"]
     from datetime import datetime
 
     def ms(a: str, b: str) -> float:

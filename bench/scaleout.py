@@ -41,7 +41,7 @@ async def run_workload(url: str, key: str, pdf: bytes, jobs: int) -> dict[str, f
         started = time.perf_counter()
         job_ids = await asyncio.gather(*(submit() for _ in range(jobs)))
         while True:
-            busy = [(await client.get("/v1/jobs", params={"status": s, "limit": 1})).json()["jobs"]
+            busy = [(await client.get("/v1/jobs", params={"status": s, "limit": 1})).json()["data"]
                     for s in ("queued", "running")]
             if not any(busy):
                 break

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -16,6 +19,21 @@ from shared.settings import get_settings
 
 Record = TypeVar("Record")
 """A table with `tenant_id`, `idempotency_key`, `request_hash` and `created_at` (jobs, batches)."""
+
+# Set per request by the API edge; a list, so a replay noted in a worker thread (which runs
+# in a copy of the request's context) is seen by the edge when the response starts.
+_replays: ContextVar[list[str] | None] = ContextVar("idempotent_replays", default=None)
+
+
+@contextmanager
+def watch_replays() -> Iterator[list[str]]:
+    """Collect the keys this request answered from an earlier record (`Idempotent-Replayed`)."""
+    seen: list[str] = []
+    token = _replays.set(seen)
+    try:
+        yield seen
+    finally:
+        _replays.reset(token)
 
 
 def fingerprint(body: Any) -> str:
@@ -33,4 +51,6 @@ def find_repeat(session: Session, model: type[Record], *, tenant_id: str, key: s
     existing: Record | None = session.scalars(query).first()
     if existing is not None and getattr(existing, "request_hash", None) != request_hash:
         raise Conflict("Idempotency-Key was already used with a different request body.")
+    if existing is not None and (seen := _replays.get()) is not None:
+        seen.append(key)
     return existing

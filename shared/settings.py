@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     data_dir: Path = Path("data")
     public_base_url: str = "http://127.0.0.1:8000"
+    # The web console's session cookie lives this long; sign in again after it.
+    console_session_ttl_s: int = Field(default=3600, ge=60, le=86400)
     log_level: str = "INFO"
 
     database_url: str = Field(
@@ -148,6 +150,8 @@ class Settings(BaseSettings):
     # addresses need a network that names them explicitly (see shared/net/ssrf.py).
     outbound_allowed_hosts: Annotated[list[str], NoDecode] = []
     outbound_allowed_networks: Annotated[list[str], NoDecode] = []
+    file_url_timeout_s: float = Field(default=60.0, gt=0)
+    """The total time a worker gives a job's `file_url` download, however the bytes trickle."""
 
     # Webhooks: per-attempt total time, retry delays (jittered), secret rotation overlap.
     webhook_timeout_s: float = 10.0

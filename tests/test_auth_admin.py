@@ -46,7 +46,7 @@ def test_admin_creates_tenant_issues_key_and_tops_up(api: ApiServer) -> None:
     with api.client(new_key) as tenant_client:
         me = tenant_client.get("/v1/me").json()
         assert me["tenant_id"] == tenant_id and me["credits_balance"] == 150
-        keys = tenant_client.get("/v1/api-keys").json()
+        keys = tenant_client.get("/v1/api-keys").json()["data"]
         assert [k["prefix"] for k in keys] == [new_key[:10]]
         assert "api_key" not in keys[0]
     with api.client(admin.api_key) as client:

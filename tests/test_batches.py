@@ -101,7 +101,7 @@ def test_a_batch_the_balance_cannot_cover_is_refused_whole(api: ApiServer) -> No
         assert response.status_code == 402, response.text
         assert response.json()["credits_required"] == 20
         assert client.get("/v1/me").json()["credits_balance"] == 5
-        assert client.get("/v1/jobs").json()["jobs"] == []
+        assert client.get("/v1/jobs").json()["data"] == []
 
 
 def test_invalid_items_are_named(api: ApiServer) -> None:
@@ -202,7 +202,7 @@ def test_idempotency_key_returns_the_first_batch_and_holds_credits_once(api: Api
         again = client.post("/v1/batches", json=body, headers=headers)
         assert first.status_code == again.status_code == 202
         assert first.json()["batch_id"] == again.json()["batch_id"]
-        assert len(client.get("/v1/jobs", params={"limit": 50}).json()["jobs"]) == 5
+        assert len(client.get("/v1/jobs", params={"limit": 50}).json()["data"]) == 5
         other = client.post("/v1/batches", json={**body, "items": body["items"][:2]},
                             headers=headers)
         assert other.status_code == 409 and other.json()["code"] == "conflict"

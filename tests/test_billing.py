@@ -31,7 +31,7 @@ def ledger(tenant_id: str) -> tuple[int, Counter[str]]:
 def wait_idle(client: httpx.Client, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = [client.get("/v1/jobs", params={"status": s, "limit": 1}).json()["jobs"]
+        busy = [client.get("/v1/jobs", params={"status": s, "limit": 1}).json()["data"]
                 for s in ("queued", "running")]
         if not any(busy):
             return
@@ -73,7 +73,7 @@ def test_200_concurrent_submissions_never_overdraw(
     with api.client(tenant.api_key) as client:
         wait_idle(client)
         succeeded = client.get("/v1/jobs", params={"status": "succeeded", "limit": 200}).json()
-        assert len(succeeded["jobs"]) == 50
+        assert len(succeeded["data"]) == 50
         balance = client.get(f"/v1/billing/balance/{tenant.tenant_id}").json()
     total, kinds = ledger(tenant.tenant_id)
     assert balance["credits_balance"] == 0 == total == balance["ledger_sum"]
@@ -88,7 +88,7 @@ def test_402_names_the_shortfall_and_creates_nothing(api: ApiServer) -> None:
         assert response.status_code == 402
         body = response.json()
         assert body["code"] == "insufficient_credits" and body["credits_required"] == 3
-        assert client.get("/v1/jobs").json()["jobs"] == []
+        assert client.get("/v1/jobs").json()["data"] == []
         assert client.get("/v1/me").json()["credits_balance"] == 2
 
 

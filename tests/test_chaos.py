@@ -166,7 +166,7 @@ def test_full_local_storage_disk_is_503_and_loses_nothing(
                                data={"wait": "0"})
             assert full.status_code == 503, full.text
             assert full.headers["retry-after"] == "1"
-            assert client.get("/v1/jobs").json()["jobs"] == []
+            assert client.get("/v1/jobs").json()["data"] == []
             assert client.get("/v1/me").json()["credits_balance"] == 100_000
     finally:
         api.process.stop()
@@ -188,7 +188,7 @@ def test_hanging_webhook_receiver_delays_no_job_and_loses_no_event(chaos: ChaosS
         assert time.monotonic() - started < 15  # the stalled receiver held up no job
         received = receiver.wait_for(3, timeout=60)  # the stalled attempts are not answered
         deliveries = [client.get(f"/v1/jobs/{job.json()['job_id']}/deliveries").json()
-                      ["deliveries"][0] for job in jobs]
+                      ["data"][0] for job in jobs]
     assert len({r.headers["webhook-id"] for r in received}) == 3
     assert all(d["status"] == "succeeded" for d in deliveries)
     first_attempts = [d["attempt_log"][0] for d in deliveries]

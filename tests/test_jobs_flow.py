@@ -147,7 +147,7 @@ def test_idempotency_key_returns_same_job_and_conflicts_on_other_body(
         other = client.post("/v1/to-markdown", files={"file": ("a.pdf", make_pdf(pages=2))},
                             data={"wait": "0"}, headers=headers)
         assert other.status_code == 409
-        listed = client.get("/v1/jobs").json()["jobs"]
+        listed = client.get("/v1/jobs").json()["data"]
     assert len(listed) == 1
 
 
@@ -159,13 +159,13 @@ def test_jobs_are_tenant_scoped_and_paginated(api: ApiServer, worker: Process) -
         page1 = client.get("/v1/jobs", params={"limit": 2}).json()
         page2 = client.get("/v1/jobs", params={"limit": 2, "cursor": page1["next_cursor"]}).json()
         page3 = client.get("/v1/jobs", params={"limit": 2, "cursor": page2["next_cursor"]}).json()
-        seen = [job["job_id"] for page in (page1, page2, page3) for job in page["jobs"]]
+        seen = [job["job_id"] for page in (page1, page2, page3) for job in page["data"]]
         assert sorted(seen) == sorted(ids) and page3["next_cursor"] is None
         assert client.get("/v1/jobs", params={"cursor": "garbage!"}).status_code == 400
     with api.client(other.api_key) as client:
         assert client.get(f"/v1/jobs/{ids[0]}").status_code == 404
         assert client.post(f"/v1/jobs/{ids[0]}/cancel").status_code == 404
-        assert client.get("/v1/jobs").json()["jobs"] == []
+        assert client.get("/v1/jobs").json()["data"] == []
 
 
 def test_bad_form_input_is_400(api: ApiServer) -> None:

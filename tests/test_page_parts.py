@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from shared.billing.models import LedgerEntry
 from shared.db.session import transaction
 from shared.jobs.models import Job
+from shared.jobs.options import ExtractOptions, MarkdownOptions
 from shared.jobs.parts import JobPart
 from shared.storage.factory import get_storage
 from tests.factories import INVOICE_LINES, make_long_pdf, make_tenant
@@ -116,7 +117,7 @@ def test_long_pdf_is_converted_in_parts_by_several_processes_as_if_whole(
 
     assert done["status"] == "succeeded", done
     assert done["meta"]["pages"] == 400
-    whole = run_pipeline(JobInput(operation="inference.to_markdown", data=pdf,
+    whole = run_pipeline(JobInput(options=MarkdownOptions(), data=pdf,
                                   file_name="long.pdf", content_type=None)).payload
     assert done["markdown"] == whole["markdown"]
     assert done["plain_text"] == whole["plain_text"]
@@ -148,8 +149,8 @@ def test_long_invoice_extracts_in_parts(parts_api: ApiServer, parts_worker: Proc
     done = wait_done(parts_api, tenant.api_key, job_id)
 
     assert done["status"] == "succeeded", done
-    whole = run_pipeline(JobInput(operation="inference.extract", data=pdf, file_name="long.pdf",
-                                  content_type=None, options={"schema": INVOICE_SCHEMA})).payload
+    whole = run_pipeline(JobInput(options=ExtractOptions(schema=INVOICE_SCHEMA), data=pdf,
+                                  file_name="long.pdf", content_type=None)).payload
     assert done["result"] == whole["result"] == {"invoice_number": "INV-2024-001", "total": 1250.0}
     assert len(parts_of(job_id)) == 4  # 151 pages
     assert charges_for(job_id) == 1

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import redis
 
-from shared.jobs.routing import queue_for
+from shared.jobs.options import load_options
 from tests.factories import make_pdf, make_tenant
 from tests.stack import redis_database, start_api
+
+
+def queue_for(operation: str, kind: str, options: dict[str, object]) -> str:
+    return load_options(operation, options).queue_for(kind)
 
 
 def test_queue_for_each_kind_of_job() -> None:

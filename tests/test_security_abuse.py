@@ -203,7 +203,7 @@ def test_deeply_nested_html_is_refused_at_the_api(api: ApiServer, name: str) -> 
     tenant = make_tenant()
     with api.client(tenant.api_key) as client:
         response = client.post("/v1/to-markdown", files={"file": ("a.html", BOMBS[name])})
-        assert client.get("/v1/jobs").json()["jobs"] == []
+        assert client.get("/v1/jobs").json()["data"] == []
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "nesting_too_deep"
 

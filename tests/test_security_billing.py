@@ -75,7 +75,7 @@ def test_an_email_is_held_for_its_attachments_pages(api: ApiServer, worker: Proc
         body = refused.json()
         assert body["code"] == "insufficient_credits" and body["credits_required"] == 8
         assert "markdown" not in body
-        assert client.get("/v1/jobs").json()["jobs"] == []
+        assert client.get("/v1/jobs").json()["data"] == []
         assert client.get("/v1/me").json()["credits_balance"] == 5
     assert ledger_sum(tenant.tenant_id) == 5
 

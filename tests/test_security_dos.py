@@ -172,7 +172,7 @@ def test_a_waiting_sync_call_holds_no_place_and_waits_past_the_tenants_share_ans
     with ThreadPoolExecutor(3) as pool:
         first = pool.submit(extract, guarded, tenant.api_key, wait="60", **byok(trickler))
         with guarded.client(tenant.api_key) as client:
-            while not client.get("/v1/jobs").json()["jobs"]:
+            while not client.get("/v1/jobs").json()["data"]:
                 time.sleep(0.05)
         time.sleep(0.5)  # the first call now waits for its job, which runs to the LLM deadline
         more = [pool.submit(extract, guarded, tenant.api_key, wait="60", **byok(trickler))
@@ -210,7 +210,7 @@ def test_a_receiver_that_trickles_its_answer_times_out_each_attempt_and_is_retri
         job_id = response.json()["job_id"]
         deadline = time.monotonic() + 60
         while True:
-            deliveries = client.get(f"/v1/jobs/{job_id}/deliveries").json()["deliveries"]
+            deliveries = client.get(f"/v1/jobs/{job_id}/deliveries").json()["data"]
             if deliveries and deliveries[0]["status"] != "pending":
                 break
             assert time.monotonic() < deadline, deliveries

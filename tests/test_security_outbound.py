@@ -206,7 +206,7 @@ def deliveries(client: httpx.Client, job_id: str, *, settled: bool = True,
     deadline = time.monotonic() + timeout
     while True:
         found: list[dict[str, Any]] = client.get(f"/v1/jobs/{job_id}/deliveries").json()[
-            "deliveries"]
+            "data"]
         attempted = found and all(d["attempt_log"] for d in found)
         if attempted and (not settled or all(d["status"] != "pending" for d in found)):
             return found

@@ -92,7 +92,7 @@ def test_training_job_produces_an_artifact_with_a_report(api: ApiServer, trained
     assert trained["balance"] == 100 - 8 * 3  # eight one-page examples, billed as standard extraction
     with api.client(trained["tenant"].api_key) as client:
         artifact = client.get(f"/v1/artifacts/{job['artifact_id']}").json()
-        listed = client.get("/v1/artifacts").json()["artifacts"]
+        listed = client.get("/v1/artifacts").json()["data"]
     assert artifact["name"] == "nordic" and artifact["version"] == 1
     assert artifact["schema"] == parse_schema(SCHEMA) and artifact["status"] == "active"
     assert artifact["pipeline"]["engine"] == "local"
@@ -140,7 +140,7 @@ def test_foreign_unknown_and_retired_artifacts_are_404(api: ApiServer, trained: 
         unknown = client.post("/v1/canonical", json={
             "operation": "inference.extract", "file_uri": "quarry://uploads/upl_x",
             "artifact_id": "art_doesnotexist"})
-        assert client.get("/v1/artifacts").json()["artifacts"] == []
+        assert client.get("/v1/artifacts").json()["data"] == []
     assert foreign.status_code == 404 and unknown.status_code == 404
     # Retiring is its own tenant's call; a second training gives version 2 of the same name.
     owner = make_tenant()
@@ -151,7 +151,7 @@ def test_foreign_unknown_and_retired_artifacts_are_404(api: ApiServer, trained: 
         assert client.delete(f"/v1/artifacts/{own}").json()["status"] == "retired"
         retired = client.post("/v1/extract", files={"file": ("x.pdf", make_pdf())},
                               data={"artifact_id": own})
-        assert client.get("/v1/artifacts").json()["artifacts"] == []
+        assert client.get("/v1/artifacts").json()["data"] == []
     assert job["status"] == "succeeded" and retired.status_code == 404
 
 

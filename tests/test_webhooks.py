@@ -43,7 +43,7 @@ def deliveries(api: ApiServer, key: str, job_id: str, *, settled: bool = True,
     with api.client(key) as client:
         while True:
             found: list[dict[str, Any]] = client.get(f"/v1/jobs/{job_id}/deliveries").json()[
-                "deliveries"]
+                "data"]
             if not settled or (found and all(d["status"] != "pending" for d in found)):
                 return found
             assert time.monotonic() < deadline, found

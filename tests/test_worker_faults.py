@@ -180,4 +180,4 @@ def test_sigterm_lets_the_worker_finish_its_job_and_the_api_drain(
 
 def _running_jobs(api: ApiServer, key: str) -> int:
     with api.client(key) as client:
-        return len(client.get("/v1/jobs", params={"status": "running"}).json()["jobs"])
+        return len(client.get("/v1/jobs", params={"status": "running"}).json()["data"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from shared.batches.dispatch import complete_drained_batches, top_up_bulk_queue
+from shared.batches.dispatch import top_up_bulk_queue
+from shared.batches.progress import complete_drained_batches
 from shared.db.session import transaction
 from shared.jobs.states import DISPATCH_BATCHES_TASK, PURGE_EXPIRED_TASK
 from shared.retention.service import purge_expired

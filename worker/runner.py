@@ -1,4 +1,9 @@
-"""Run one job: claim it, process it outside any transaction, record the outcome once."""
+"""Run one job: claim it, process it outside any transaction, record the outcome once.
+
+A `JobRun` is a claimed job being worked on by this process. Whole jobs, the page-range
+parts of a long PDF and their join all run through one: `settle` runs the work and
+records what came of it (`succeed`, `fail`, or `retry` for a transient error).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
-from shared.billing.pricing import credits_for, pricing_mode
-from shared.billing.service import settle_job
 from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
 from shared.files.checks import inspect_file
 from shared.files.failures import OutOfTime, worker_lost
-from shared.jobs.events import publish_job_done
 from shared.jobs.lifecycle import (
     Busy,
     Claim,
@@ -26,20 +26,20 @@ from shared.jobs.lifecycle import (
     claim_job,
     cover_pages,
     held_job,
-    record_outcome,
     record_progress,
     release_for_retry,
 )
 from shared.jobs.models import Job, Upload
-from shared.jobs.states import INTERACTIVE_QUEUE, JobStatus
+from shared.jobs.options import ExtractOptions, MarkdownOptions, load_options, selected_pages
+from shared.jobs.outcomes import record_failure, record_success
 from shared.jobs.uploads import pin_upload
 from shared.metrics import observe_job
 from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
-from shared.webhooks.job_events import job_finished
 from worker.parts.plan import pages_to_split, send_parts
 from worker.pipeline.run import JobInput, PipelineResult, run_pipeline
+from worker.remote_file import fetch_into_upload
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +50,112 @@ class RetryLater:
 
 
 @dataclass(frozen=True)
-class JobFile:
-    """The upload a job reads."""
+class LoadedJob:
+    """A job as the worker reads it: typed options and the upload holding its file."""
 
+    job_id: str
+    options: ExtractOptions | MarkdownOptions
+    queue: str
     upload_id: str
     storage_key: str
+    file_name: str
+    content_type: str | None
+
+    @property
+    def operation(self) -> str:
+        return self.options.operation
+
+
+def load_job(session: Session, job_id: str) -> LoadedJob:
+    job = session.get_one(Job, job_id)
+    upload = session.get_one(Upload, job.upload_id)
+    return LoadedJob(job_id=job.id, options=load_options(job.operation, job.options),
+                     queue=job.queue, upload_id=upload.id, storage_key=upload.storage_key,
+                     file_name=upload.file_name, content_type=upload.content_type)
 
 
 TRANSIENT = (TransientError, ServiceUnavailable, StorageError)
 
 
-def execute_job(job_id: str, queue: str = INTERACTIVE_QUEUE) -> RetryLater | None:
+@dataclass(frozen=True)
+class JobRun:
+    """A claimed job being worked on here; its outcome is recorded once, through the claim.
+
+    `task_retries` is None for a whole job's delivery, whose retries hand the job back to
+    `queued` (`release_for_retry`); page parts and the join keep the claim and count their
+    own task's retries instead.
+    """
+
+    claim: Claim
+    job: LoadedJob
+    started: float
+    task_retries: int | None = None
+
+    def settle(self, work: Callable[[], PipelineResult | None]) -> RetryLater | None:
+        """Run `work` and record what came of it, once: its result, or its error.
+
+        `work` returning None handed the job on (to page-range parts): nothing is recorded.
+        A result is kept only once the hold covers its pages (else the job fails with 402).
+        """
+        try:
+            outcome = work()
+            if outcome is not None:
+                cover(self.claim, outcome.pages)
+        except JobStopped:
+            self._observe("canceled", 0, 0)
+            return None
+        except TRANSIENT as exc:
+            later = self.retry(exc)
+            if later is not None:
+                return later
+            self.fail(exc)
+        except QuarryError as exc:
+            self.fail(exc)
+        except SoftTimeLimitExceeded:
+            self.fail(OutOfTime())
+        except Exception:
+            log.exception("job failed unexpectedly")
+            self.fail(QuarryError())
+        else:
+            if outcome is not None:
+                self.succeed(outcome)
+        return None
+
+    def succeed(self, outcome: PipelineResult) -> None:
+        """Record the result and charge the pages processed, in one transaction, once."""
+        with transaction() as session:
+            charged = record_success(session, self.claim, outcome)
+        self._observe(outcome.status, outcome.pages, charged or 0)
+
+    def fail(self, error: QuarryError) -> None:
+        """Record a failure; failed jobs are not charged, their hold goes back."""
+        with transaction() as session:
+            record_failure(session, self.claim, error)
+        self._observe("failed", 0, 0)
+
+    def retry(self, error: QuarryError) -> RetryLater | None:
+        """When to try again after a transient error, or None when no attempts remain."""
+        settings = get_settings()
+        if self.task_retries is not None:
+            if self.task_retries >= settings.job_max_retries:
+                return None
+            return RetryLater(settings.job_retry_backoff_s * 2 ** self.task_retries)
+        if self.claim.attempt > settings.job_max_retries:
+            return None
+        log.warning("transient failure, retrying: %s", error.detail)
+        with transaction() as session:
+            release_for_retry(session, self.claim)
+        return RetryLater(settings.job_retry_backoff_s * 2 ** (self.claim.attempt - 1))
+
+    def _observe(self, status: str, pages: int, credits: int) -> None:
+        observe_job(self.job.operation, self.job.options.price_mode, status,
+                    time.perf_counter() - self.started, pages, credits)
+
+
+def execute_job(job_id: str) -> RetryLater | None:
     """Process `job_id`; return when to try again, or None when nothing is left to do.
 
-    A long PDF is handed to page-range parts sent to `queue` (see `worker.parts`).
+    A long PDF is handed to page-range parts sent to the job's queue (see `worker.parts`).
     """
     with transaction() as session:
         claim = claim_job(session, job_id)
@@ -71,71 +163,33 @@ def execute_job(job_id: str, queue: str = INTERACTIVE_QUEUE) -> RetryLater | Non
             return None
         if isinstance(claim, Busy):
             return RetryLater(claim.retry_in_s)
-        job_input, file = load_input(session, job_id)
-    work: Callable[[], PipelineResult | None] = partial(_process, claim, job_input, file, queue)
+        job = load_job(session, job_id)
+    run = JobRun(claim, job, time.perf_counter())
     if claim.attempt > get_settings().job_max_retries + 1:
         # Earlier deliveries ended with their process gone (killed at the hard time limit,
         # out of memory, a native crash): the file is the likely cause, so stop here.
-        work = partial(_refuse, worker_lost())
-    return settle(claim, job_input, time.perf_counter(), work, retry=partial(_retry_job, claim))
-
-
-def settle(claim: Claim, job_input: dict[str, Any], started: float,
-           work: Callable[[], PipelineResult | None],
-           retry: Callable[[QuarryError], RetryLater | None]) -> RetryLater | None:
-    """Run `work` for `claim` and record what came of it, once: its result, or its error.
-
-    `work` returning None handed the job on (to page-range parts): nothing is recorded.
-    A result is kept only once the hold covers its pages (else the job fails with 402).
-    Transient errors ask `retry` when to try again; None from it records the error.
-    """
-    try:
-        outcome = work()
-        if outcome is not None:
-            cover(claim, outcome.pages)
-    except JobStopped:
-        _observe(job_input, "canceled", started, 0, 0)
+        run.fail(worker_lost())
         return None
-    except TRANSIENT as exc:
-        later = retry(exc)
-        if later is not None:
-            return later
-        _fail(claim, exc)
-    except QuarryError as exc:
-        _fail(claim, exc)
-    except SoftTimeLimitExceeded:
-        _fail(claim, OutOfTime())
-    except Exception:
-        log.exception("job failed unexpectedly")
-        _fail(claim, QuarryError())
-    else:
-        if outcome is not None:
-            charged = _succeed(claim, outcome, job_input)
-            _observe(job_input, outcome.status, started, outcome.pages, charged)
-        return None
-    _observe(job_input, "failed", started, 0, 0)
-    return None
+    return run.settle(lambda: process_job(run))
 
 
-def _refuse(error: QuarryError) -> None:
-    raise error
-
-
-def _process(claim: Claim, job_input: dict[str, Any], file: JobFile,
-             queue: str) -> PipelineResult | None:
-    vet_model_endpoints(job_input["options"])  # again at run time: DNS may have changed
-    data = read_job_file(file)
-    watch = JobWatch(claim)
-    job = JobInput(**{**job_input, "data": data}, progress=watch.progress,
-                   checkpoint=watch.checkpoint)
-    # Count the pages (attachments included) and hold their price before any conversion.
+def process_job(run: JobRun) -> PipelineResult | None:
+    """Read the file, hold the price of its pages, then convert here or in parts."""
+    job = run.job
+    vet_model_endpoints(job.options.model_sections())  # again at run time: DNS may have changed
+    data = read_job_file(job)
+    watch = JobWatch(run.claim)
+    # Count the pages (attachments included; the page_range's, when it has one) and hold
+    # their price before any conversion. A range beyond the document is a 400 here.
     info = inspect_file(data, job.file_name, job.content_type)
-    cover(claim, info.pages)
-    pages = pages_to_split(job, info)
+    cover(run.claim, len(selected_pages(job.options.page_range, info.pages)))
+    pages = pages_to_split(job.options, info)
     if pages:
-        send_parts(claim, page_count=pages, queue=queue)
+        send_parts(run.claim, page_count=pages, queue=job.queue)
         return None
-    return run_pipeline(job)
+    return run_pipeline(JobInput(options=job.options, data=data, file_name=job.file_name,
+                                 content_type=job.content_type, progress=watch.progress,
+                                 checkpoint=watch.checkpoint))
 
 
 def cover(claim: Claim, pages: int) -> None:
@@ -144,18 +198,19 @@ def cover(claim: Claim, pages: int) -> None:
         cover_pages(session, claim, pages)
 
 
-def read_job_file(file: JobFile) -> bytes:
-    """The job's bytes, which must be those first stored or read (409 `upload_changed`)."""
-    data = get_storage().get_bytes(file.storage_key)
+def read_job_file(job: LoadedJob) -> bytes:
+    """The job's bytes, which must be those first stored or read (409 `upload_changed`).
+
+    A job submitted with a `file_url` fetches them first (through the outbound guard)."""
+    if job.options.file_url:
+        data = fetch_into_upload(job.options.file_url, upload_id=job.upload_id,
+                                 storage_key=job.storage_key)
+        if data is not None:
+            return data
+    data = get_storage().get_bytes(job.storage_key)
     with transaction() as session:
-        pin_upload(session, upload_id=file.upload_id, data=data)
+        pin_upload(session, upload_id=job.upload_id, data=data)
     return data
-
-
-def _observe(job_input: dict[str, Any], status: str, started: float, pages: int, credits: int) -> None:
-    operation, options = job_input["operation"], job_input["options"]
-    observe_job(operation, pricing_mode(operation, options), status,
-                time.perf_counter() - started, pages, credits)
 
 
 class JobWatch:
@@ -190,61 +245,3 @@ class JobWatch:
             return False
         self.last = now
         return True
-
-
-def load_input(session: Session, job_id: str) -> tuple[dict[str, Any], JobFile]:
-    job = session.get_one(Job, job_id)
-    upload = session.get_one(Upload, job.upload_id)
-    job_input = {"operation": job.operation, "file_name": upload.file_name,
-                 "content_type": upload.content_type, "options": dict(job.options)}
-    return job_input, JobFile(upload_id=upload.id, storage_key=upload.storage_key)
-
-
-def _retry_job(claim: Claim, exc: QuarryError) -> RetryLater | None:
-    """Hand the job back for another delivery while attempts remain."""
-    if claim.attempt > get_settings().job_max_retries:
-        return None
-    return _retry(claim, exc)
-
-
-def _retry(claim: Claim, exc: QuarryError) -> RetryLater:
-    log.warning("transient failure, retrying: %s", exc.detail)
-    with transaction() as session:
-        release_for_retry(session, claim)
-    return RetryLater(get_settings().job_retry_backoff_s * 2 ** (claim.attempt - 1))
-
-
-def _fail(claim: Claim, exc: QuarryError) -> None:
-    """Record a failure; failed jobs are not charged, their hold goes back."""
-    error = {**exc.to_body(), "status_code": exc.status_code}
-    with transaction() as session:
-        written = record_outcome(session, claim, status=JobStatus.FAILED, error=error,
-                                 cost={"credits_used": 0, "pages": 0})
-        if written:
-            job = session.get_one(Job, claim.job_id)
-            settle_job(session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
-                       price=None)
-            job_finished(session, job, JobStatus.FAILED)
-    if written:
-        publish_job_done(claim.job_id)
-
-
-def _succeed(claim: Claim, outcome: PipelineResult, job_input: dict[str, Any]) -> int:
-    """Record the result and charge the actual pages, in one transaction, once."""
-    operation, options = job_input["operation"], job_input["options"]
-    charged = 0
-    with transaction() as session:
-        job = session.get_one(Job, claim.job_id)
-        written = record_outcome(session, claim, status=JobStatus(outcome.status),
-                                 result=outcome.payload)
-        if written:
-            charged = settle_job(
-                session, tenant_id=job.tenant_id, job_id=job.id, held=job.held_credits,
-                price=partial(credits_for, operation, options), operation=operation,
-                mode=pricing_mode(operation, options), pages=outcome.pages,
-            )
-            job.cost = {"credits_used": charged, "pages": outcome.pages}
-            job_finished(session, job, JobStatus(outcome.status))
-    if written:
-        publish_job_done(claim.job_id)
-    return charged

@@ -8,13 +8,11 @@ from functools import partial
 from typing import Any
 
 from celery import Task
-from sqlalchemy import select
 
-from shared.batches.models import BatchItem
 from shared.db.session import after_commit, transaction
 from shared.errors import ServiceUnavailable
-from shared.jobs.lifecycle import stale_job_ids
-from shared.jobs.states import BULK_QUEUE, INTERACTIVE_QUEUE, RUN_JOB_TASK, SWEEP_TASK
+from shared.jobs.lifecycle import stale_jobs
+from shared.jobs.states import RUN_JOB_TASK, SWEEP_TASK
 from shared.logs import job_id_var
 from shared.queue import send_job
 from shared.settings import get_settings
@@ -27,9 +25,7 @@ DATABASE_RETRY_S = 2.0
 
 @app.task(name=RUN_JOB_TASK, bind=True, max_retries=None)
 def run_job(self: Task[Any, Any], job_id: str) -> None:
-    # Page-range parts of a long PDF follow the job on the queue it came on.
-    queue = (self.request.delivery_info or {}).get("routing_key") or INTERACTIVE_QUEUE
-    run_for_job(self, job_id, partial(execute_job, job_id, queue))
+    run_for_job(self, job_id, partial(execute_job, job_id))
 
 
 def run_for_job(task: Task[Any, Any], job_id: str, work: Callable[[], RetryLater | None]) -> None:
@@ -52,12 +48,11 @@ def run_for_job(task: Task[Any, Any], job_id: str, work: Callable[[], RetryLater
 def sweep_stale_jobs() -> int:
     """Re-enqueue jobs whose message was lost or whose worker died."""
     with transaction() as session:
-        job_ids = stale_job_ids(session, queued_for_s=get_settings().sweeper_stale_queued_s)
-        batch_jobs = set(session.scalars(select(BatchItem.job_id).where(BatchItem.job_id.in_(job_ids))))
-        for job_id in job_ids:
-            # Batch items go back to the bulk queue, so a recovery cannot jump the fair order.
-            queue = BULK_QUEUE if job_id in batch_jobs else INTERACTIVE_QUEUE
-            after_commit(session, partial(send_job, job_id, queue))
-    if job_ids:
-        log.info("sweeper re-enqueued %d jobs", len(job_ids))
-    return len(job_ids)
+        stale = stale_jobs(session, queued_for_s=get_settings().sweeper_stale_queued_s)
+        for job in stale:
+            # Back to the queue it was submitted to: an OCR job to `ocr`, a batch item to
+            # `bulk` (a recovery cannot jump the fair order).
+            after_commit(session, partial(send_job, job.job_id, job.queue))
+    if stale:
+        log.info("sweeper re-enqueued %d jobs", len(stale))
+    return len(stale)

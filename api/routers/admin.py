@@ -7,8 +7,11 @@ import uuid
 from fastapi import APIRouter
 
 from api.deps import AdminDep, ResourceId, SessionDep
+from api.responses import error_responses
 from api.routers.me import key_issued, key_out
 from shared.billing.ledger import top_up
+from shared.contract.resources import RateLimitsOut
+from shared.errors import Forbidden, NotFound
 from shared.tenants import service
 from shared.tenants.schemas import (
     BalanceOut,
@@ -22,9 +25,10 @@ from shared.tenants.schemas import (
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
+ADMIN_ERRORS = error_responses(Forbidden, NotFound)
 
 
-@router.post("/tenants", response_model=TenantOut, status_code=201)
+@router.post("/tenants", response_model=TenantOut, status_code=201, responses=ADMIN_ERRORS)
 def create_tenant(body: TenantCreate, _: AdminDep, session: SessionDep) -> TenantOut:
     tenant = service.create_tenant(session, name=body.name)
     balance = tenant.credits_balance
@@ -34,18 +38,19 @@ def create_tenant(body: TenantCreate, _: AdminDep, session: SessionDep) -> Tenan
     return TenantOut(tenant_id=tenant.id, name=tenant.name, credits_balance=balance)
 
 
-@router.post("/tenants/{tenant_id}/api-keys", response_model=KeyIssued, status_code=201)
-def issue_key(tenant_id: ResourceId, body: KeyCreate, _: AdminDep, session: SessionDep) -> KeyIssued:
+@router.post("/tenants/{tenant_id}/api-keys", response_model=KeyIssued, status_code=201,
+             responses=ADMIN_ERRORS)
+def issue_tenant_key(tenant_id: ResourceId, body: KeyCreate, _: AdminDep, session: SessionDep) -> KeyIssued:
     return key_issued(service.issue_key(session, tenant_id=tenant_id, name=body.name,
                                         is_admin=body.is_admin))
 
 
-@router.delete("/api-keys/{key_id}", response_model=KeyOut)
-def revoke_key(key_id: ResourceId, caller: AdminDep, session: SessionDep) -> KeyOut:
+@router.delete("/api-keys/{key_id}", response_model=KeyOut, responses=ADMIN_ERRORS)
+def admin_revoke_key(key_id: ResourceId, caller: AdminDep, session: SessionDep) -> KeyOut:
     return key_out(service.revoke_key(session, key_id=key_id, caller=caller))
 
 
-@router.post("/tenants/{tenant_id}/credits", response_model=BalanceOut)
+@router.post("/tenants/{tenant_id}/credits", response_model=BalanceOut, responses=ADMIN_ERRORS)
 def add_credits(tenant_id: ResourceId, body: CreditTopUp, _: AdminDep, session: SessionDep) -> BalanceOut:
     service.get_tenant(session, tenant_id)
     new_balance = top_up(session, tenant_id=tenant_id, amount=body.amount, reason=body.reason,
@@ -53,10 +58,11 @@ def add_credits(tenant_id: ResourceId, body: CreditTopUp, _: AdminDep, session: 
     return BalanceOut(tenant_id=tenant_id, credits_balance=new_balance)
 
 
-@router.put("/tenants/{tenant_id}/rate-limits")
+@router.put("/tenants/{tenant_id}/rate-limits", response_model=RateLimitsOut,
+            responses=ADMIN_ERRORS)
 def set_rate_limits(
     tenant_id: ResourceId, body: RateLimitsIn, _: AdminDep, session: SessionDep
-) -> dict[str, object]:
+) -> RateLimitsOut:
     limits = body.model_dump(exclude_none=True)
     tenant = service.set_rate_limits(session, tenant_id=tenant_id, limits=limits)
-    return {"tenant_id": tenant.id, "rate_limits": tenant.rate_limits}
+    return RateLimitsOut(tenant_id=tenant.id, rate_limits=tenant.rate_limits)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import Annotated
 
@@ -11,16 +10,17 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
-from api.submission import Submission, submit_and_wait, wait_seconds
-from shared.artifacts.service import resolve_artifact_options
+from api.responses import job_responses
+from api.submission import Submission, for_file, job_options, submit_and_wait, wait_seconds
 from shared.db.session import transaction
 from shared.files.checks import FileInfo, inspect_file
 from shared.jobs.metadata import parse_metadata
-from shared.jobs.routing import queue_for
-from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest, build_options
+from shared.jobs.options import build_options
+from shared.jobs.schemas import CanonicalRequest, OcrToMarkdownRequest
 from shared.jobs.service import JobRequest
 from shared.jobs.states import Operation
-from shared.jobs.uploads import pin_upload, resolve_file_uri
+from shared.jobs.uploads import RemoteFile, pin_upload, resolve_file_uri
+from shared.net.ssrf import vet_url
 from shared.storage.factory import get_storage
 from shared.tenants.service import Caller
 
@@ -28,30 +28,32 @@ router = APIRouter(prefix="/v1", tags=["extraction"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-@router.post("/canonical")
+@router.post("/canonical", responses=job_responses())
 async def canonical(
     body: CanonicalRequest, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
-    """Run `inference.extract` or `inference.to_markdown` on an uploaded `file_uri`."""
-    # Checking a large schema takes a while: off the event loop, so other requests go on.
-    options = await run_in_threadpool(partial(
+    """Run `inference.extract` or `inference.to_markdown` on an uploaded `file_uri`, or on a
+    `file_url` the worker fetches."""
+    options = await job_options(caller, partial(
         build_options, operation=body.operation, schema=body.schema_, mode=body.mode,
         conversion_mode=body.conversion_mode, allow_partial=body.allow_partial,
-        artifact_id=body.artifact_id, llm=body.llm, ocr=body.ocr,
+        artifact_id=body.artifact_id, llm=body.llm, ocr=body.ocr, page_range=body.page_range,
+        ocr_lang=body.ocr_lang, table_format=body.table_format, file_url=body.file_url,
     ))
-    options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
-    request = JobRequest(body.operation, options, parse_metadata(body.metadata), body.webhook_url)
-    return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
+    request = JobRequest(options, parse_metadata(body.metadata), body.webhook_url)
+    if body.file_url is not None:
+        return await _submit_url(caller, body.file_url, request, body.wait, idempotency_key)
+    return await _submit_uri(caller, body.file_uri or "", request, body.wait, idempotency_key)
 
 
-@router.post("/ocr/to-markdown")
+@router.post("/ocr/to-markdown", responses=job_responses())
 async def ocr_to_markdown(
     body: OcrToMarkdownRequest, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     caller.require_tenant(body.tenant_id)
     options = build_options(operation=Operation.TO_MARKDOWN, conversion_mode=body.mode,
-                            ocr=body.ocr)
-    request = JobRequest(Operation.TO_MARKDOWN, options, parse_metadata(body.metadata), body.webhook_url)
+                            ocr=body.ocr, page_range=body.page_range)
+    request = JobRequest(options, parse_metadata(body.metadata), body.webhook_url)
     return await _submit_uri(caller, body.file_uri, request, body.wait, idempotency_key)
 
 
@@ -61,9 +63,20 @@ async def _submit_uri(
 ) -> JSONResponse:
     wait_s = wait_seconds(wait)
     info = await run_in_threadpool(_inspect_uploaded, caller.tenant_id, file_uri)
-    queue = queue_for(request.operation, info.kind, request.options)
-    submission = Submission(caller=caller, request=replace(request, pages=info.pages, queue=queue),
+    submission = Submission(caller=caller, request=for_file(request, info),
                             file=file_uri, idempotency_key=idempotency_key)
+    return await submit_and_wait(submission, wait_s)
+
+
+async def _submit_url(
+    caller: Caller, file_url: str, request: JobRequest, wait: float | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    """The worker fetches the file (through the outbound guard) and checks it there."""
+    wait_s = wait_seconds(wait)
+    await run_in_threadpool(vet_url, file_url, field="file_url")
+    submission = Submission(caller=caller, request=for_file(request, None),
+                            file=RemoteFile(file_url), idempotency_key=idempotency_key)
     return await submit_and_wait(submission, wait_s)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import Annotated
 
@@ -11,11 +10,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep
-from api.submission import Submission, submit_and_wait, wait_seconds
-from shared.artifacts.service import resolve_artifact_options
+from api.responses import job_responses
+from api.submission import Submission, for_file, job_options, submit_and_wait, wait_seconds
 from shared.files.checks import inspect_file
 from shared.jobs.metadata import parse_metadata
-from shared.jobs.routing import queue_for
+from shared.jobs.options import TableFormat, build_options
 from shared.jobs.schemas import (
     LlmRetries,
     LlmTemperature,
@@ -24,7 +23,6 @@ from shared.jobs.schemas import (
     Text,
     Url,
     WaitSeconds,
-    build_options,
     upload_names,
 )
 from shared.jobs.service import JobRequest
@@ -70,7 +68,7 @@ LlmForm = Annotated[ModelConfig, Depends(llm_form)]
 OcrForm = Annotated[ModelConfig, Depends(ocr_form)]
 
 
-@router.post("/extract")
+@router.post("/extract", responses=job_responses())
 async def extract(
     caller: CallerDep,
     file: Annotated[UploadFile, File()],
@@ -83,19 +81,21 @@ async def extract(
     webhook_url: OptUrl = None,
     wait: OptWait = None,
     metadata: OptJson = None,
+    page_range: OptStr = None,
+    ocr_lang: OptStr = None,
+    table_format: Annotated[TableFormat | None, Form()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Extract JSON matching `schema` (JSON Schema or shorthand map) from one document."""
-    # Checking a large schema takes a while: off the event loop, so other requests go on.
-    options = await run_in_threadpool(partial(
+    options = await job_options(caller, partial(
         build_options, operation=Operation.EXTRACT, schema=schema_text, mode=mode,
-        allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr))
-    options = await run_in_threadpool(resolve_artifact_options, caller.tenant_id, options)
-    request = JobRequest(Operation.EXTRACT, options, parse_metadata(metadata), webhook_url)
+        allow_partial=allow_partial, artifact_id=artifact_id, llm=llm, ocr=ocr,
+        page_range=page_range, ocr_lang=ocr_lang, table_format=table_format))
+    request = JobRequest(options, parse_metadata(metadata), webhook_url)
     return await _submit_multipart(caller, file, request, wait, idempotency_key)
 
 
-@router.post("/to-markdown")
+@router.post("/to-markdown", responses=job_responses())
 async def to_markdown(
     caller: CallerDep,
     file: Annotated[UploadFile, File()],
@@ -104,12 +104,16 @@ async def to_markdown(
     webhook_url: OptUrl = None,
     wait: OptWait = None,
     metadata: OptJson = None,
+    page_range: OptStr = None,
+    ocr_lang: OptStr = None,
+    table_format: Annotated[TableFormat | None, Form()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Convert one document to markdown and plain text."""
+    """Convert one document to markdown and plain text (and per page, in `pages`)."""
     options = build_options(operation=Operation.TO_MARKDOWN, conversion_mode=conversion_mode,
-                            ocr=ocr)
-    request = JobRequest(Operation.TO_MARKDOWN, options, parse_metadata(metadata), webhook_url)
+                            ocr=ocr, page_range=page_range, ocr_lang=ocr_lang,
+                            table_format=table_format)
+    request = JobRequest(options, parse_metadata(metadata), webhook_url)
     return await _submit_multipart(caller, file, request, wait, idempotency_key)
 
 
@@ -122,8 +126,7 @@ async def _submit_multipart(
     check_size(len(data))
     file_name, content_type = upload_names(file.filename, file.content_type)
     info = await run_in_threadpool(inspect_file, data, file_name, content_type)
-    queue = queue_for(request.operation, info.kind, request.options)
-    submission = Submission(caller=caller, request=replace(request, pages=info.pages, queue=queue),
+    submission = Submission(caller=caller, request=for_file(request, info),
                             file=IncomingFile(file_name, content_type, data),
                             idempotency_key=idempotency_key)
     return await submit_and_wait(submission, wait_s)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from shared.contract.resources import Health, Readiness
 from shared.db.session import transaction
 from shared.jobs.events import ping_redis
 from shared.storage.factory import get_storage
@@ -15,13 +16,14 @@ from shared.storage.factory import get_storage
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model=Health)
+def get_health() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/readyz")
-def readyz() -> JSONResponse:
+@router.get("/readyz", response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "A dependency is down."}})
+def get_readiness() -> JSONResponse:
     checks: dict[str, Any] = {}
     for name, check in (("database", _check_database), ("redis", ping_redis),
                         ("storage", lambda: get_storage().check())):

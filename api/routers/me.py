@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CallerDep, ResourceId, SessionDep
+from api.deps import CallerDep, PageCursor, PageLimit, ResourceId, SessionDep
+from api.responses import error_responses
 from shared.billing.ledger import balance
 from shared.clock import isoformat
+from shared.contract.paging import DEFAULT_LIMIT, Page
+from shared.errors import BadRequest, Forbidden, NotFound
 from shared.tenants import service
 from shared.tenants.models import ApiKey
 from shared.tenants.schemas import KeyCreate, KeyIssued, KeyOut, MeOut
@@ -14,8 +17,8 @@ from shared.tenants.schemas import KeyCreate, KeyIssued, KeyOut, MeOut
 router = APIRouter(prefix="/v1", tags=["tenants"])
 
 
-@router.get("/me", response_model=MeOut)
-def me(caller: CallerDep, session: SessionDep) -> MeOut:
+@router.get("/me", response_model=MeOut, responses=error_responses())
+def get_me(caller: CallerDep, session: SessionDep) -> MeOut:
     return MeOut(tenant_id=caller.tenant_id, key_id=caller.key_id, is_admin=caller.is_admin,
                  credits_balance=balance(session, caller.tenant_id))
 
@@ -31,13 +34,17 @@ def key_issued(issued: service.IssuedKey) -> KeyIssued:
                      prefix=key.prefix, is_admin=key.is_admin)
 
 
-@router.get("/api-keys", response_model=list[KeyOut])
-def list_own_keys(caller: CallerDep, session: SessionDep) -> list[KeyOut]:
-    return [key_out(key) for key in service.list_keys(session, caller.tenant_id)]
+@router.get("/api-keys", response_model=Page[KeyOut], responses=error_responses(BadRequest))
+def list_api_keys(caller: CallerDep, session: SessionDep, limit: PageLimit = DEFAULT_LIMIT,
+                  cursor: PageCursor = None) -> Page[KeyOut]:
+    """The tenant's keys, oldest first, revoked ones included (never the key itself)."""
+    page = service.list_keys(session, caller.tenant_id, limit=limit, cursor=cursor)
+    return page.page([key_out(key) for key in page.rows])
 
 
-@router.post("/api-keys", response_model=KeyIssued, status_code=201)
-def create_own_key(body: KeyCreate, caller: CallerDep, session: SessionDep) -> KeyIssued:
+@router.post("/api-keys", response_model=KeyIssued, status_code=201,
+             responses=error_responses(Forbidden))
+def create_api_key(body: KeyCreate, caller: CallerDep, session: SessionDep) -> KeyIssued:
     if body.is_admin:
         caller.require_admin()
     issued = service.issue_key(session, tenant_id=caller.tenant_id, name=body.name,
@@ -45,7 +52,7 @@ def create_own_key(body: KeyCreate, caller: CallerDep, session: SessionDep) -> K
     return key_issued(issued)
 
 
-@router.delete("/api-keys/{key_id}", response_model=KeyOut)
-def revoke_own_key(key_id: ResourceId, caller: CallerDep, session: SessionDep) -> KeyOut:
+@router.delete("/api-keys/{key_id}", response_model=KeyOut, responses=error_responses(NotFound))
+def revoke_api_key(key_id: ResourceId, caller: CallerDep, session: SessionDep) -> KeyOut:
     own = caller.__class__(tenant_id=caller.tenant_id, key_id=caller.key_id, is_admin=False)
     return key_out(service.revoke_key(session, key_id=key_id, caller=own))

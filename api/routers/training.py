@@ -12,21 +12,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import CallerDep, ResourceId, SessionDep
+from api.responses import error_responses
 from shared.artifacts import service
 from shared.artifacts.schemas import TrainingRequest, training_job_view
 from shared.artifacts.service import ExampleInput, TrainingInput
 from shared.billing.service import require_credits
+from shared.contract.resources import TrainingAccepted, TrainingJobOut
 from shared.db.session import transaction
-from shared.errors import BadRequest
+from shared.errors import BadRequest, InsufficientCredits, InvalidSchema, NotFound
 from shared.jobs.schemas import ModelConfig, upload_names
 
 router = APIRouter(prefix="/v1/training-jobs", tags=["training"])
-ERRORS: dict[int | str, dict[str, Any]] = {400: {"description": "Bad training input"},
-                                           402: {"description": "The examples' pages are not covered"},
-                                           404: {"description": "Not found"}}
 
 
-@router.post("", status_code=202, responses=ERRORS)
+@router.post("", status_code=202, response_model=TrainingAccepted,
+             responses=error_responses(BadRequest, InvalidSchema, InsufficientCredits, NotFound))
 async def create_training_job(request: Request, caller: CallerDep) -> JSONResponse:
     """JSON `{name?, schema, mode?, examples: [{file_uri, expected}], llm?}`, or multipart with
     `schema`, repeated `files`, `expected` (a JSON array in file order) and optional
@@ -47,9 +47,9 @@ async def create_training_job(request: Request, caller: CallerDep) -> JSONRespon
 
     view = await run_in_threadpool(create)
     status_url = f"/v1/training-jobs/{view['training_job_id']}"
-    body = {"training_job_id": view["training_job_id"], "status": view["status"],
-            "status_url": status_url}
-    return JSONResponse(body, status_code=202, headers={"Location": status_url})
+    body = TrainingAccepted(training_job_id=view["training_job_id"], status=view["status"],
+                            status_url=status_url)
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": status_url})
 
 
 def _require_credits(tenant_id: str) -> None:
@@ -57,16 +57,25 @@ def _require_credits(tenant_id: str) -> None:
         require_credits(session, tenant_id, what="training")
 
 
-@router.get("/{training_job_id}", responses=ERRORS)
-def get_training_job(training_job_id: ResourceId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
-    return training_job_view(service.get_training_job(
-        session, tenant_id=caller.tenant_id, training_job_id=training_job_id))
+@router.get("/{training_job_id}", response_model=TrainingJobOut,
+            responses=error_responses(NotFound))
+def get_training_job(training_job_id: ResourceId, caller: CallerDep,
+                     session: SessionDep) -> TrainingJobOut:
+    return TrainingJobOut.model_validate(training_job_view(service.get_training_job(
+        session, tenant_id=caller.tenant_id, training_job_id=training_job_id)))
 
 
 async def _from_json(request: Request) -> TrainingInput:
     try:
         body = TrainingRequest.model_validate(await request.json())
-    except (ValueError, RecursionError, ValidationError) as exc:  # RecursionError: nested too deep
+    except ValidationError as exc:
+        unknown = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "extra_forbidden"]
+        if unknown:
+            raise BadRequest(f"Unknown field(s): {', '.join(unknown)}.",
+                             code="invalid_request") from exc
+        raise BadRequest("Send JSON {schema, examples: [{file_uri, expected}]} or a multipart "
+                         "form with schema, files and expected.") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise BadRequest("Send JSON {schema, examples: [{file_uri, expected}]} or a multipart "
                          "form with schema, files and expected.") from exc
     examples = [ExampleInput(expected=ex.expected, file_uri=ex.file_uri,

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, SessionDep
+from api.responses import RequestTimeout, error_responses
 from shared.clock import isoformat
+from shared.contract.resources import Presigned, UploadStored
 from shared.db.session import transaction
-from shared.errors import Forbidden, PayloadTooLarge
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+)
 from shared.jobs import uploads
 from shared.jobs.schemas import PresignRequest
 from shared.settings import get_settings
@@ -19,40 +28,38 @@ from shared.storage.signing import signature_is_valid
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
 
-@router.post("/presign")
-def presign(body: PresignRequest, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+@router.post("/presign", response_model=Presigned, responses=error_responses(BadRequest))
+def presign_upload(body: PresignRequest, caller: CallerDep, session: SessionDep) -> Presigned:
+    """A URL to PUT the file's bytes to, and the `file_uri` the JSON-bodied routes take."""
     presigned = uploads.presign_upload(
         session, tenant_id=caller.tenant_id, file_name=body.file_name,
         content_type=body.content_type, size=body.size,
     )
-    return {
-        "upload_id": presigned.upload.id,
-        "upload_url": presigned.presigned.url,
-        "method": "PUT",
-        "headers": presigned.presigned.headers,
-        "file_uri": presigned.file_uri,
-        "expires_at": isoformat(presigned.presigned.expires_at),
-        "max_bytes": get_settings().max_upload_bytes,
-    }
+    return Presigned(
+        upload_id=presigned.upload.id,
+        upload_url=presigned.presigned.url,
+        method="PUT",
+        headers=presigned.presigned.headers,
+        file_uri=presigned.file_uri,
+        expires_at=isoformat(presigned.presigned.expires_at),
+        max_bytes=get_settings().max_upload_bytes,
+    )
 
 
-@router.put("/{upload_id}/content", status_code=200,
-            responses={403: {"description": "Invalid or expired signature"},
-                       404: {"description": "Unknown upload"},
-                       409: {"description": "The upload already has other bytes (upload_exists)"},
-                       413: {"description": "File over the upload limit"}})
-async def put_content(upload_id: str, expires: int, signature: str,
-                      request: Request) -> dict[str, Any]:
-    """Only reachable with a valid, unexpired signature from `presign` (no API key)."""
-    import time
-
+@router.put("/{upload_id}/content", status_code=200, response_model=UploadStored,
+            responses=error_responses(InvalidRequest, Forbidden, NotFound, Conflict,
+                                      PayloadTooLarge, RequestTimeout, edge=False))
+async def put_upload_content(upload_id: str, expires: int, signature: str,
+                             request: Request) -> UploadStored:
+    """Only reachable with a valid, unexpired signature from `presign` (no API key):
+    403 for a bad or expired signature, 409 `upload_exists` when other bytes are there."""
     if not signature_is_valid(upload_id, expires, signature):
         raise Forbidden("Invalid upload signature.")
     if expires < time.time():
         raise Forbidden("Upload URL has expired.")
     data = await _read_limited(request)
     upload = await run_in_threadpool(_store, upload_id, data)
-    return {"upload_id": upload_id, "size": upload}
+    return UploadStored(upload_id=upload_id, size=upload)
 
 
 async def _read_limited(request: Request) -> bytes:

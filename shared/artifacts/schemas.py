@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.artifacts.models import Artifact, TrainingJob
 from shared.clock import isoformat
+from shared.contract.base import RequestBody
 from shared.jobs.schemas import ModelConfig, Text
 
 
-class TrainingExampleIn(BaseModel):
+class TrainingExampleIn(RequestBody):
     """One labeled example uploaded by presign: its `file_uri` and the JSON it should yield."""
 
     file_uri: Text
     expected: Any
 
 
-class TrainingRequest(BaseModel):
+class TrainingRequest(RequestBody):
     """`POST /v1/training-jobs` as JSON; the multipart form carries the same fields."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: Text | None = Field(default=None, max_length=200)
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from shared.artifacts.models import Artifact, TrainingJob
 from shared.artifacts.queue import send_training_job
-from shared.billing.pricing import training_credits
-from shared.billing.service import place_hold
+from shared.billing.service import place_hold, training_credits
 from shared.clock import utcnow
+from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.db.session import after_commit, transaction
 from shared.errors import BadRequest, NotFound
 from shared.extraction.schema import parse_schema
@@ -28,14 +28,13 @@ from shared.extraction.validation import validation_problems
 from shared.files.checks import inspect_file
 from shared.ids import new_id
 from shared.jobs.models import Upload
+from shared.jobs.options import EXTRACT_MODES, ExtractOptions, MarkdownOptions, mode_was_sent
 from shared.jobs.schemas import ModelConfig
 from shared.jobs.states import JobStatus
 from shared.jobs.uploads import check_size, resolve_file_uri, store_upload
 from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
-
-MODES = ("fast", "standard", "robust")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def without_secrets(options: dict[str, Any] | None) -> dict[str, Any]:
 
 def _mode(mode: str | None) -> str:
     mode = mode or "standard"
-    if mode not in MODES:
+    if mode not in EXTRACT_MODES:
         raise BadRequest("mode must be one of: fast, standard, robust.")
     return mode
 
@@ -179,11 +178,14 @@ def get_training_job(session: Session, *, tenant_id: str, training_job_id: str) 
     return job
 
 
-def list_artifacts(session: Session, *, tenant_id: str, include_retired: bool = False) -> list[Artifact]:
+def list_artifacts(session: Session, *, tenant_id: str, include_retired: bool = False,
+                   limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Slice[Artifact]:
+    """Newest first, a page at a time."""
     query = select(Artifact).where(Artifact.tenant_id == tenant_id)
     if not include_retired:
         query = query.where(Artifact.retired_at.is_(None))
-    return list(session.scalars(query.order_by(Artifact.created_at.desc(), Artifact.id.desc())))
+    return keyset_page(session, query, created=Artifact.created_at, ident=Artifact.id,
+                       limit=limit, cursor=cursor)
 
 
 def get_artifact(session: Session, *, tenant_id: str, artifact_id: str) -> Artifact:
@@ -202,39 +204,43 @@ def retire_artifact(session: Session, *, tenant_id: str, artifact_id: str) -> Ar
     return artifact
 
 
-def apply_artifact(session: Session, *, tenant_id: str, options: dict[str, Any]) -> dict[str, Any]:
+def apply_artifact(session: Session, *, tenant_id: str,
+                   options: ExtractOptions | MarkdownOptions) -> ExtractOptions | MarkdownOptions:
     """Extract options with the artifact's schema, mode and pipeline filled in.
 
     A schema sent alongside must be the artifact's (400 otherwise); an unknown, foreign
-    or retired artifact is 404. Options without `artifact_id` come back unchanged.
+    or retired artifact is 404. Options without `artifact_id` come back unchanged. The
+    mode is the request's when it sent one, else the artifact's.
     """
-    artifact_id = options.get("artifact_id")
-    if not artifact_id:
+    if not isinstance(options, ExtractOptions) or not options.artifact_id:
         return options
-    artifact = get_artifact(session, tenant_id=tenant_id, artifact_id=str(artifact_id))
+    artifact = get_artifact(session, tenant_id=tenant_id, artifact_id=options.artifact_id)
     if artifact.retired_at is not None:
         raise NotFound("Artifact not found (it was retired).")
-    if "schema" in options and options["schema"] != artifact.schema:
+    if options.schema_ is not None and options.schema_ != artifact.schema:
         raise BadRequest("The schema sent does not match the artifact's schema; omit it to use "
                          "the artifact's.", code="schema_mismatch")
     _check_model_available(artifact.pipeline, options)
-    return {**options, "schema": artifact.schema, "mode": options.get("mode") or artifact.mode,
-            "pipeline": artifact.pipeline}
+    mode = options.mode if mode_was_sent(options) else artifact.mode
+    return options.model_copy(update={"schema_": artifact.schema, "mode": mode,
+                                      "pipeline": artifact.pipeline})
 
 
-def _check_model_available(pipeline: dict[str, Any], options: dict[str, Any]) -> None:
+def _check_model_available(pipeline: dict[str, Any], options: ExtractOptions) -> None:
     """An LLM artifact without a local fallback needs the caller's model or the server's."""
     if (pipeline.get("engine") != "llm" or isinstance(pipeline.get("local"), dict)
-            or options.get("llm") or get_settings().llm_default_model.strip()):
+            or options.llm or get_settings().llm_default_model.strip()):
         return
     raise BadRequest("This artifact was trained for an LLM and the server has no default model: "
                      "send llm_provider_model and llm_api_key with the extraction.",
                      code="llm_required")
 
 
-def resolve_artifact_options(tenant_id: str, options: dict[str, Any]) -> dict[str, Any]:
+def resolve_artifact_options(
+    tenant_id: str, options: ExtractOptions | MarkdownOptions
+) -> ExtractOptions | MarkdownOptions:
     """`apply_artifact` in a short read-only transaction of its own, for the submit routes."""
-    if not options.get("artifact_id"):
+    if not isinstance(options, ExtractOptions) or not options.artifact_id:
         return options
     with transaction() as session:
         return apply_artifact(session, tenant_id=tenant_id, options=options)

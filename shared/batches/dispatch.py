@@ -7,9 +7,8 @@ batches, so a second tenant's batch starts at once instead of after the first
 one's 10,000 items. Single jobs use the interactive queue, which every worker
 also consumes in turn with bulk, so they never wait behind a batch.
 
-It runs after a batch is accepted, after every batch job finishes, and on a
-beat schedule (which also completes batches whose last jobs were canceled one
-by one).
+It runs after a batch is accepted, after every batch job finishes
+(`shared.jobs.outcomes`), and on a beat schedule.
 """
 
 from __future__ import annotations
@@ -21,11 +20,10 @@ from collections import Counter
 from functools import partial
 
 import redis
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.batches.models import Batch, BatchItem
-from shared.batches.service import OPEN, complete_batch
 from shared.clock import utcnow
 from shared.db.session import after_commit, transaction
 from shared.jobs.models import Job
@@ -97,14 +95,3 @@ def _mark_and_send(session: Session, picked: list[tuple[str, str]]) -> list[str]
     for job_id in sent:
         after_commit(session, partial(send_job, job_id, BULK_QUEUE))
     return sent
-
-
-def complete_drained_batches(session: Session, limit: int = 100) -> int:
-    """Complete open batches with nothing left to run (jobs canceled one by one)."""
-    open_jobs = exists().where(BatchItem.batch_id == Batch.id, Job.id == BatchItem.job_id,
-                               Job.status.in_(OPEN))
-    drained = list(session.scalars(
-        select(Batch.id).where(Batch.completed_at.is_(None), Batch.dispatched >= Batch.total,
-                               ~open_jobs).limit(limit)
-    ))
-    return sum(complete_batch(session, batch_id) for batch_id in drained)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.clock import isoformat, utcnow
+from shared.contract.base import RequestBody
 from shared.jobs.schemas import ModelConfig, Text, Url
 from shared.jobs.states import Operation
 
@@ -16,10 +17,10 @@ OPTION_FIELDS = ("schema_", "mode", "conversion_mode", "allow_partial", "artifac
                  "ocr", "webhook_url")
 
 
-class BatchOptions(BaseModel):
+class BatchOptions(RequestBody):
     """Options every item inherits (`defaults`) or overrides (on the item)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
     mode: Text | None = None
@@ -37,8 +38,7 @@ class BatchItemRequest(BatchOptions):
     metadata: dict[str, Any] | None = None
 
 
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class BatchRequest(RequestBody):
 
     operation: Operation
     defaults: BatchOptions = Field(default_factory=BatchOptions)

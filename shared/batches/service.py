@@ -17,39 +17,40 @@ from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from shared.batches.dispatch import dispatch_after_commit
 from shared.batches.models import Batch, BatchItem
+from shared.batches.progress import OPEN, complete_batch
 from shared.batches.schemas import BatchRequest, batch_view, merged_options
 from shared.billing.ledger import shortfall, take_credits
 from shared.billing.models import LedgerEntry
-from shared.billing.pricing import credits_for
+from shared.billing.service import credits_for
 from shared.clock import utcnow
+from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.db.session import after_commit, transaction
 from shared.errors import BadRequest, NotFound, QuarryError
 from shared.idempotency import find_repeat, fingerprint
 from shared.ids import new_id
 from shared.jobs.metadata import parse_metadata
 from shared.jobs.models import Job, Upload
-from shared.jobs.schemas import build_options, job_view
-from shared.jobs.states import TERMINAL_STATUSES, JobStatus
+from shared.jobs.options import ExtractOptions, MarkdownOptions, build_options, stored_options
+from shared.jobs.schemas import job_view
+from shared.jobs.states import BULK_QUEUE, TERMINAL_STATUSES, JobStatus
 from shared.jobs.uploads import FILE_URI_PREFIX, check_size
 from shared.net.ssrf import vet_model_endpoints, vet_url
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from shared.tenants.models import Tenant
-from shared.webhooks.schemas import BATCH_COMPLETED
-from shared.webhooks.service import create_delivery
 
 LEDGER_CHUNK = 1000
-OPEN = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @dataclass(frozen=True)
 class PreparedItem:
-    options: dict[str, Any]
+    options: ExtractOptions | MarkdownOptions
     webhook_url: str | None
     metadata: dict[str, Any] | None
     upload: Upload
@@ -88,8 +89,6 @@ def submit_batch(session: Session, *, tenant_id: str, request: BatchRequest,
          "dispatched": False} for index, job in enumerate(jobs)
     ])
     _hold_credits(session, tenant_id, [(job["id"], job["held_credits"]) for job in jobs])
-    from shared.batches.dispatch import dispatch_after_commit
-
     after_commit(session, dispatch_after_commit)
     return batch
 
@@ -97,19 +96,20 @@ def submit_batch(session: Session, *, tenant_id: str, request: BatchRequest,
 def _job_row(tenant_id: str, operation: str, item: PreparedItem, now: Any) -> dict[str, Any]:
     return {
         "id": new_id("job"), "tenant_id": tenant_id, "operation": operation,
-        "options": item.options, "status": JobStatus.QUEUED.value, "upload_id": item.upload.id,
+        "options": stored_options(item.options), "queue": BULK_QUEUE,
+        "status": JobStatus.QUEUED.value, "upload_id": item.upload.id,
         "file_name": item.upload.file_name, "attempts": 0, "created_at": now,
         "job_metadata": item.metadata, "webhook_url": item.webhook_url,
         # One page per item is the estimate: the files are not read here. The worker raises
         # the hold to the real page count before converting (the job fails with 402 if the
         # balance can't cover it), and settlement charges the pages actually read.
-        "held_credits": credits_for(operation, item.options, 1), "enqueued_at": None,
+        "held_credits": credits_for(item.options, 1), "enqueued_at": None,
     }
 
 
 def _prepare_items(session: Session, tenant_id: str, request: BatchRequest) -> list[PreparedItem]:
     uploads = _resolve_uploads(session, tenant_id, [item.file_uri for item in request.items])
-    built: dict[str, dict[str, Any]] = {}
+    built: dict[str, ExtractOptions | MarkdownOptions] = {}
     vetted: set[str] = set()
     prepared = []
     for index, item in enumerate(request.items):
@@ -128,18 +128,18 @@ def _prepare_items(session: Session, tenant_id: str, request: BatchRequest) -> l
 
 
 def _build_item_options(request: BatchRequest, merged: dict[str, Any],
-                        index: int) -> dict[str, Any]:
-    def build() -> dict[str, Any]:
+                        index: int) -> ExtractOptions | MarkdownOptions:
+    def build() -> ExtractOptions | MarkdownOptions:
         options = build_options(
             operation=request.operation, schema=merged["schema_"], mode=merged["mode"],
             conversion_mode=merged["conversion_mode"],
             allow_partial=bool(merged["allow_partial"]), artifact_id=merged["artifact_id"],
             llm=merged["llm"], ocr=merged["ocr"],
         )
-        vet_model_endpoints(options)
+        vet_model_endpoints(options.model_sections())
         return options
 
-    options: dict[str, Any] = _for_item(index, build)
+    options: ExtractOptions | MarkdownOptions = _for_item(index, build)
     return options
 
 
@@ -197,6 +197,15 @@ def get_batch(session: Session, *, tenant_id: str, batch_id: str) -> Batch:
     if batch is None or batch.tenant_id != tenant_id:
         raise NotFound("Batch not found.")
     return batch
+
+
+def list_batches(session: Session, *, tenant_id: str, limit: int = DEFAULT_LIMIT,
+                 cursor: str | None = None) -> Slice[dict[str, Any]]:
+    """The tenant's batches, newest first, a page at a time, each with its counts."""
+    page = keyset_page(session, select(Batch).where(Batch.tenant_id == tenant_id),
+                       created=Batch.created_at, ident=Batch.id, limit=limit, cursor=cursor)
+    return Slice([batch_view(batch, status_counts(session, batch.id)) for batch in page.rows],
+                 page.next_cursor)
 
 
 def status_counts(session: Session, batch_id: str) -> dict[str, int]:
@@ -278,38 +287,3 @@ def _release_holds(session: Session, tenant_id: str, holds: list[tuple[str, int]
         released += sum(amounts)
     session.execute(update(Tenant).where(Tenant.id == tenant_id)
                     .values(credits_balance=Tenant.credits_balance + released))
-
-
-def record_job_finished(session: Session, job_id: str) -> None:
-    """In the transaction that wrote a job's outcome: count it in its batch, if any."""
-    batch_of_job = select(BatchItem.batch_id).where(BatchItem.job_id == job_id).scalar_subquery()
-    row = session.execute(
-        update(Batch).where(Batch.id == batch_of_job)
-        .values(finished=Batch.finished + 1)
-        .returning(Batch.id, Batch.finished, Batch.total)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        return
-    if row[1] >= row[2]:
-        complete_batch(session, row[0])
-    from shared.batches.dispatch import dispatch_after_commit
-
-    after_commit(session, dispatch_after_commit)
-
-
-def complete_batch(session: Session, batch_id: str) -> bool:
-    """Mark the batch complete exactly once and queue its `batch.completed` event."""
-    done = session.execute(
-        update(Batch).where(Batch.id == batch_id, Batch.completed_at.is_(None))
-        .values(completed_at=utcnow(), finished=Batch.total,
-                status=case((Batch.canceled_at.is_(None), "completed"), else_="canceled"))
-        .returning(Batch.tenant_id, Batch.webhook_url)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if done is None:
-        return False
-    if done[1]:
-        create_delivery(session, tenant_id=done[0], event=BATCH_COMPLETED, url=done[1],
-                        batch_id=batch_id)
-    return True

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, created_at_column
@@ -12,6 +12,8 @@ class LedgerEntry(Base):
     """One movement of credits. `entry_key` makes each movement happen at most once."""
 
     __tablename__ = "credit_ledger"
+    # The free allowance and usage read a tenant's entries by time (migration 0002).
+    __table_args__ = (Index("ix_credit_ledger_tenant_created", "tenant_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)

@@ -1,5 +1,8 @@
-"""What billing does around a job: hold at submission, cover the real pages, settle once.
+"""What billing does around a job: price it, hold at submission, cover the real pages,
+settle once.
 
+Price: credits per page by operation and mode (rates in settings); BYOK calls pay a
+reduced rate. The mode is the job's `JobOptions.price_mode`, interpreted nowhere else.
 Hold: the estimated credits leave the balance at submission (402 if they can't).
 Cover: once the worker knows the real page count, the hold is raised to its price
 before any more work is done or any result kept (402, the job fails, if it can't).
@@ -17,10 +20,50 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.billing.allowance import free_pages_left
-from shared.billing.ledger import balance, held_for, record_entry, shortfall, take_credits
-from shared.billing.pricing import TRAINING, training_credits
+from shared.billing.ledger import (
+    balance,
+    free_pages_left,
+    held_for,
+    record_entry,
+    shortfall,
+    take_credits,
+)
+from shared.jobs.options import ExtractOptions, MarkdownOptions
+from shared.jobs.states import Operation
+from shared.settings import get_settings
 from shared.tenants.models import Tenant
+
+TRAINING = "training"
+"""The ledger's `operation` for a training job's charge."""
+
+
+def price_per_page(operation: str, mode: str) -> int:
+    settings = get_settings()
+    if operation == Operation.TO_MARKDOWN:
+        return settings.price_markdown_fast if mode == "fast" else settings.price_markdown_default
+    return {"fast": settings.price_extract_fast, "robust": settings.price_extract_robust}.get(
+        mode, settings.price_extract_standard
+    )
+
+
+def _credits(operation: str, mode: str, byok: bool, pages: int) -> int:
+    """`pages` (at least one) at the mode's rate; BYOK pays `byok_rate_percent`, rounded up."""
+    total = price_per_page(operation, mode) * max(pages, 1)
+    if byok:
+        total = -(-total * get_settings().byok_rate_percent // 100)
+    return total
+
+
+def credits_for(options: ExtractOptions | MarkdownOptions, pages: int) -> int:
+    """What a job with these options costs for `pages` pages."""
+    return _credits(options.operation, options.price_mode, options.byok, pages)
+
+
+def training_credits(mode: str, options: dict[str, Any], pages: int) -> int:
+    """A training job reads and extracts every page of its examples: priced as extraction in
+    its mode (BYOK rate when the request brought its own model key)."""
+    byok = bool((options.get("llm") or {}).get("api_key_sealed"))
+    return _credits(Operation.EXTRACT, mode, byok, pages)
 
 
 def place_hold(session: Session, *, tenant_id: str, job_id: str, credits: int) -> None:
@@ -89,6 +132,14 @@ def settle_job(
                  entry_key=f"charge:{job_id}", job_id=job_id, operation=operation, mode=mode,
                  pages=pages)
     return charged
+
+
+def settle_options_job(session: Session, *, tenant_id: str, job_id: str, held: int,
+                       options: ExtractOptions | MarkdownOptions, pages: int) -> int:
+    """Settle a job that did `pages` pages of work under `options`: charge them, once."""
+    return settle_job(session, tenant_id=tenant_id, job_id=job_id, held=held,
+                      price=partial(credits_for, options), operation=options.operation,
+                      mode=options.price_mode, pages=pages)
 
 
 def settle_training(session: Session, *, tenant_id: str, training_job_id: str, mode: str,

@@ -17,11 +17,11 @@ import psutil
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.billing.pricing import credits_for
-from shared.billing.service import raise_hold
+from shared.billing.service import credits_for, raise_hold
 from shared.clock import utcnow
 from shared.errors import QuarryError
 from shared.jobs.models import Job
+from shared.jobs.options import load_options
 from shared.jobs.states import TERMINAL_STATUSES, JobStatus
 from shared.settings import get_settings
 
@@ -109,7 +109,7 @@ def cover_pages(session: Session, claim: Claim, pages: int) -> None:
     job = held_job(session, claim, lock=True)
     if job is None:
         return
-    credits = credits_for(job.operation, job.options, pages)
+    credits = credits_for(load_options(job.operation, job.options), pages)
     job.held_credits = raise_hold(session, tenant_id=job.tenant_id, job_id=job.id,
                                   held=job.held_credits, credits=credits, pages=pages)
     session.flush()
@@ -171,17 +171,26 @@ def record_progress(session: Session, claim: Claim, *, done: int, total: int) ->
     return bool(getattr(written, "rowcount", 0))
 
 
-def stale_job_ids(session: Session, *, queued_for_s: float, limit: int = 500) -> list[str]:
+@dataclass(frozen=True)
+class StaleJob:
+    job_id: str
+    queue: str
+    """The queue the job was submitted to, where it goes back."""
+
+
+def stale_jobs(session: Session, *, queued_for_s: float, limit: int = 500) -> list[StaleJob]:
     """Jobs whose message was probably lost: queued too long, or running past their lease."""
     now = utcnow()
-    queued = select(Job.id).where(
+    queued = select(Job.id, Job.queue).where(
         Job.status == JobStatus.QUEUED, Job.enqueued_at < now - timedelta(seconds=queued_for_s)
     )
-    expired = select(Job.id).where(
+    expired = select(Job.id, Job.queue).where(
         Job.status == JobStatus.RUNNING, Job.lease_expires_at < now
     )
-    ids = list(session.scalars(queued.limit(limit))) + list(session.scalars(expired.limit(limit)))
+    stale = [StaleJob(job_id, queue) for job_id, queue in
+             [*session.execute(queued.limit(limit)), *session.execute(expired.limit(limit))]]
+    ids = [job.job_id for job in stale]
     if ids:
         session.execute(update(Job).where(Job.id.in_(ids), Job.status == JobStatus.QUEUED)
                         .values(enqueued_at=now))
-    return ids
+    return stale

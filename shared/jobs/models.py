@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.base import Base, created_at_column
-from shared.jobs.states import JobStatus
+from shared.jobs.states import INTERACTIVE_QUEUE, JobStatus
 
 
 class Upload(Base):
@@ -34,12 +34,17 @@ class Job(Base):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
         Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_jobs_status_enqueued", "status", "enqueued_at"),
+        Index("ix_jobs_finished_at", "finished_at"),  # retention's scan (migration 0003)
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     operation: Mapped[str] = mapped_column(String(40))
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The job's `JobOptions` as JSON (`shared.jobs.options`); `operation` discriminates it."""
+    queue: Mapped[str] = mapped_column(String(20), default=INTERACTIVE_QUEUE,
+                                       server_default=INTERACTIVE_QUEUE)
+    """The Celery queue the job runs on, chosen at submission; the sweeper re-sends it there."""
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED.value)
     upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id"))
     file_name: Mapped[str] = mapped_column(String(500), default="")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from shared.clock import isoformat
+from shared.contract.base import RequestBody
 from shared.errors import BadRequest
-from shared.extraction.schema import parse_schema
 from shared.jobs.models import Job
+from shared.jobs.options import TableFormat
 from shared.jobs.states import Operation
 from shared.sealing import seal
 
-ExtractMode = Literal["fast", "standard", "robust"]
-ConversionMode = Literal["default", "fast"]
+# The modes (`ExtractMode`, `ConversionMode`) and what they mean live in `shared.jobs.options`.
 
 # Field bounds, declared once: the JSON models and the multipart forms use the same ones,
 # so the OpenAPI document tells a client (and a fuzzer) what a request may hold.
@@ -54,10 +54,8 @@ LlmRetries = Annotated[int, Field(ge=0, le=MAX_LLM_RETRIES)]
 WaitSeconds = Annotated[float, Field(ge=0, le=MAX_WAIT_S, allow_inf_nan=False)]
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(RequestBody):
     """A BYOK or server model in LiteLLM form (`openai/gpt-4o-mini`)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     provider_model: Text | None = None
     api_key: Text | None = None
@@ -74,42 +72,7 @@ class ModelConfig(BaseModel):
         return {**values, "api_key_sealed": seal(self.api_key.strip())}  # type: ignore[union-attr]
 
 
-def build_options(
-    *,
-    operation: Operation,
-    schema: str | dict[str, Any] | None = None,
-    mode: str | None = None,
-    conversion_mode: str | None = None,
-    allow_partial: bool = False,
-    artifact_id: str | None = None,
-    llm: ModelConfig | None = None,
-    ocr: ModelConfig | None = None,
-) -> dict[str, Any]:
-    """Check and normalise a job's options; 400 on anything a worker could not run."""
-    options: dict[str, Any] = {}
-    if operation == Operation.EXTRACT:
-        if mode or not artifact_id:  # with an artifact, an unsent mode is the artifact's
-            mode = mode or "standard"
-            if mode not in ("fast", "standard", "robust"):
-                raise BadRequest("mode must be one of: fast, standard, robust.")
-            options["mode"] = mode
-        options["allow_partial"] = allow_partial
-        if artifact_id:
-            options["artifact_id"] = artifact_id
-        if schema is not None or not artifact_id:
-            options["schema"] = parse_schema(schema)
-    else:
-        conversion_mode = conversion_mode or mode or "default"
-        if conversion_mode not in ("default", "fast"):
-            raise BadRequest("conversion_mode must be one of: default, fast.")
-        options["conversion_mode"] = conversion_mode
-    sealed = {name: cfg.to_options() for name, cfg in (("llm", llm), ("ocr", ocr)) if cfg}
-    options.update({name: value for name, value in sealed.items() if value})
-    options["byok"] = any(sealed.values())
-    return options
-
-
-class PresignRequest(BaseModel):
+class PresignRequest(RequestBody):
     file_name: FileName
     content_type: ContentType | None = None
     size: int | None = Field(default=None, ge=0, le=2**63 - 1)
@@ -128,11 +91,12 @@ def upload_names(file_name: str | None, content_type: str | None) -> tuple[str, 
     return checked.file_name, checked.content_type
 
 
-class CanonicalRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class CanonicalRequest(RequestBody):
     operation: Operation
-    file_uri: Text
+    file_uri: Text | None = None
+    """An uploaded file (`quarry://uploads/…`); exactly one of `file_uri` and `file_url`."""
+    file_url: Url | None = None
+    """An http(s) URL the worker fetches the file from (SSRF-guarded, size-limited)."""
     file_name: FileName | None = None
     schema_: str | dict[str, Any] | None = Field(default=None, alias="schema")
     mode: Text | None = None
@@ -144,11 +108,19 @@ class CanonicalRequest(BaseModel):
     webhook_url: Url | None = None
     wait: WaitSeconds | None = None
     metadata: dict[str, Any] | None = None
+    page_range: Text | None = None
+    """1-based pages to process, like `"1-3,7"`; only these are converted and billed."""
+    ocr_lang: Text | None = None
+    table_format: TableFormat | None = None
+
+    @model_validator(mode="after")
+    def _one_file(self) -> CanonicalRequest:
+        if (self.file_uri is None) == (self.file_url is None):
+            raise ValueError("send exactly one of file_uri and file_url")
+        return self
 
 
-class OcrToMarkdownRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class OcrToMarkdownRequest(RequestBody):
     tenant_id: Text
     file_uri: Text
     file_name: FileName | None = None
@@ -157,6 +129,8 @@ class OcrToMarkdownRequest(BaseModel):
     webhook_url: Url | None = None
     wait: WaitSeconds | None = None
     metadata: dict[str, Any] | None = None
+    page_range: Text | None = None
+    """1-based pages to process, like `"1-3,7"`; only these are converted and billed."""
 
 
 def job_view(job: Job) -> dict[str, Any]:

@@ -6,21 +6,20 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.billing.pricing import credits_for, pricing_mode
-from shared.billing.service import place_hold, settle_job
+from shared.billing.service import credits_for, place_hold, settle_job, settle_options_job
 from shared.clock import utc_instant, utcnow
 from shared.db.session import after_commit
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.idempotency import find_repeat, fingerprint
 from shared.ids import new_id
 from shared.jobs.models import Job, Upload
+from shared.jobs.options import ExtractOptions, MarkdownOptions, load_options, stored_options
 from shared.jobs.states import INTERACTIVE_QUEUE, TERMINAL_STATUSES, JobStatus
 from shared.net.ssrf import vet_model_endpoints, vet_url
 from shared.queue import send_job
@@ -30,17 +29,21 @@ from shared.queue import send_job
 class JobRequest:
     """Everything that defines a job; its hash is what `Idempotency-Key` compares."""
 
-    operation: str
-    options: dict[str, Any]
+    options: ExtractOptions | MarkdownOptions
     metadata: dict[str, Any] | None = None
     webhook_url: str | None = None
     pages: int = 1
-    """The cheap page estimate the credits hold is based on."""
+    """The pages the credits hold is based on: the file's (or its `page_range`'s) count."""
     queue: str = INTERACTIVE_QUEUE
+
+    @property
+    def operation(self) -> str:
+        return self.options.operation
 
     def fingerprint(self, file_digest: str) -> str:
         return fingerprint({
-            "operation": self.operation, "options": self.options, "metadata": self.metadata,
+            "operation": self.operation, "options": stored_options(self.options),
+            "metadata": self.metadata,
             "webhook_url": self.webhook_url, "file": file_digest,
         })
 
@@ -83,7 +86,7 @@ def submit_job(
         if existing is None:
             raise
         return existing
-    job.held_credits = credits_for(request.operation, request.options, request.pages)
+    job.held_credits = credits_for(request.options, request.pages)
     place_hold(session, tenant_id=tenant_id, job_id=job.id, credits=job.held_credits)
     job_id = job.id
     queue = request.queue
@@ -95,7 +98,8 @@ def _new_job(tenant_id: str, request: JobRequest, upload: Upload, idempotency_ke
              request_hash: str) -> Job:
     return Job(
         id=new_id("job"), tenant_id=tenant_id, operation=request.operation,
-        options=request.options, upload_id=upload.id, file_name=upload.file_name,
+        options=stored_options(request.options), queue=request.queue, upload_id=upload.id,
+        file_name=upload.file_name,
         job_metadata=request.metadata, webhook_url=request.webhook_url,
         idempotency_key=idempotency_key, request_hash=request_hash, enqueued_at=utcnow(),
     )
@@ -105,7 +109,7 @@ def vet_job_urls(request: JobRequest) -> None:
     """400 for a webhook URL or BYOK api_base pointing inside the network (SSRF guard)."""
     if request.webhook_url:
         vet_url(request.webhook_url, field="webhook_url")
-    vet_model_endpoints(request.options)
+    vet_model_endpoints(request.options.model_sections())
 
 
 def get_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
@@ -167,11 +171,13 @@ def cancel_job(session: Session, *, tenant_id: str, job_id: str) -> Job:
             return job
         raise Conflict(f"Job already finished with status {job.status}.")
     pages = max(job.pages_done or 0, 1) if job.status == JobStatus.RUNNING else 0
-    charged = settle_job(
-        session, tenant_id=tenant_id, job_id=job_id, held=job.held_credits,
-        price=partial(credits_for, job.operation, job.options) if pages else None,
-        operation=job.operation, mode=pricing_mode(job.operation, job.options), pages=pages,
-    )
+    if pages:
+        charged = settle_options_job(session, tenant_id=tenant_id, job_id=job_id,
+                                     held=job.held_credits, pages=pages,
+                                     options=load_options(job.operation, job.options))
+    else:
+        charged = settle_job(session, tenant_id=tenant_id, job_id=job_id,
+                             held=job.held_credits, price=None)
     job.status, job.finished_at, job.lease_expires_at = JobStatus.CANCELED, utcnow(), None
     job.cost = {"credits_used": charged, "pages": pages}
     session.flush()

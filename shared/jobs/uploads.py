@@ -104,6 +104,32 @@ def record_upload(session: Session, *, tenant_id: str, file: IncomingFile) -> Up
     return upload
 
 
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file the worker fetches from `url` (`file_url`); nothing is stored until then."""
+
+    url: str
+
+    @property
+    def file_name(self) -> str:
+        """The URL path's last segment, else `document`."""
+        name = self.url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        return name[-MAX_REMOTE_NAME:] if name and "." in name else "document"
+
+
+MAX_REMOTE_NAME = 120
+
+
+def record_remote_upload(session: Session, *, tenant_id: str, file: RemoteFile) -> Upload:
+    """Record the upload a `file_url` job's worker fills in (`worker.remote_file`)."""
+    upload_id = new_id("upl")
+    upload = Upload(id=upload_id, tenant_id=tenant_id, file_name=file.file_name,
+                    storage_key=_storage_key(tenant_id, upload_id, file.file_name))
+    session.add(upload)
+    session.flush()
+    return upload
+
+
 def keep_upload(session: Session, *, upload_id: str, file: IncomingFile) -> str | None:
     """Store a recorded upload's bytes; the key written, or None when they already were (the
     upload of an earlier, repeated call). Callers delete the key if their commit fails."""

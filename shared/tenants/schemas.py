@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from shared.contract.base import RequestBody
 from shared.jobs.schemas import printable
 
 # Balances and ledger amounts are 32-bit integers in the database.
@@ -20,7 +21,7 @@ class MeOut(BaseModel):
     credits_balance: int
 
 
-class TenantCreate(BaseModel):
+class TenantCreate(RequestBody):
     name: Name = Field(min_length=1, max_length=200)
     credits: int = Field(default=0, ge=0, le=MAX_CREDITS)
 
@@ -31,7 +32,7 @@ class TenantOut(BaseModel):
     credits_balance: int
 
 
-class KeyCreate(BaseModel):
+class KeyCreate(RequestBody):
     name: Name = Field(default="", max_length=200)
     is_admin: bool = False
 
@@ -54,7 +55,7 @@ class KeyOut(BaseModel):
     revoked_at: str | None
 
 
-class CreditTopUp(BaseModel):
+class CreditTopUp(RequestBody):
     amount: int = Field(ge=-MAX_CREDITS, le=MAX_CREDITS)
     reason: Name = Field(default="", max_length=500)
 
@@ -64,11 +65,11 @@ class BalanceOut(BaseModel):
     credits_balance: int
 
 
-class BucketLimit(BaseModel):
+class BucketLimit(RequestBody):
     rate: float = Field(gt=0, le=100_000)
     burst: int = Field(ge=1, le=1_000_000)
 
 
-class RateLimitsIn(BaseModel):
+class RateLimitsIn(RequestBody):
     heavy: BucketLimit | None = None
     general: BucketLimit | None = None

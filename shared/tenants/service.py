@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
+from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ids import new_id
 from shared.tenants.models import ApiKey, Tenant
@@ -110,9 +111,12 @@ def set_rate_limits(session: Session, *, tenant_id: str, limits: dict[str, Any])
     return tenant
 
 
-def list_keys(session: Session, tenant_id: str) -> list[ApiKey]:
-    query = select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at)
-    return list(session.scalars(query))
+def list_keys(session: Session, tenant_id: str, *, limit: int = DEFAULT_LIMIT,
+              cursor: str | None = None) -> Slice[ApiKey]:
+    """Oldest first, a page at a time."""
+    return keyset_page(session, select(ApiKey).where(ApiKey.tenant_id == tenant_id),
+                       created=ApiKey.created_at, ident=ApiKey.id, limit=limit, cursor=cursor,
+                       newest_first=False)
 
 
 def revoke_key(session: Session, *, key_id: str, caller: Caller) -> ApiKey:

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
+from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.db.session import after_commit
 from shared.errors import NotFound
 from shared.ids import new_id
@@ -49,14 +50,16 @@ def queue_job_event(session: Session, job: Job, status: JobStatus) -> None:
 
 
 def list_job_deliveries(
-    session: Session, *, tenant_id: str, job_id: str
-) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+    session: Session, *, tenant_id: str, job_id: str, limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Slice[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+    """Oldest first (the order they were sent), a page at a time, each with its attempts."""
     _tenant_job(session, tenant_id, job_id)
-    deliveries = list(session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.job_id == job_id)
-        .order_by(WebhookDelivery.created_at)
-    ))
-    return [(delivery, _attempts(session, delivery.id)) for delivery in deliveries]
+    page = keyset_page(session, select(WebhookDelivery).where(WebhookDelivery.job_id == job_id),
+                       created=WebhookDelivery.created_at, ident=WebhookDelivery.id,
+                       limit=limit, cursor=cursor, newest_first=False)
+    return Slice([(delivery, _attempts(session, delivery.id)) for delivery in page.rows],
+                 page.next_cursor)
 
 
 def redeliver(session: Session, *, tenant_id: str, job_id: str,

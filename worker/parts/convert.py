@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from shared.db.session import after_commit, transaction
-from shared.errors import QuarryError
 from shared.jobs.lifecycle import Claim, held_job, worker_identity
 from shared.jobs.parts import JobPart, finish_part
 from shared.jobs.states import JOIN_PARTS_TASK
 from shared.net.ssrf import vet_model_endpoints
 from shared.queue import send_task_quietly
-from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from worker.pipeline.convert.pdf import convert_pdf_range
 from worker.pipeline.document import document_to_json
 from worker.pipeline.ocr import page_reader_for
 from worker.pipeline.run import JobInput, conversion_request
-from worker.runner import JobFile, RetryLater, load_input, read_job_file, settle
+from worker.runner import JobRun, RetryLater, load_job, read_job_file
 
 
 @dataclass(frozen=True)
@@ -42,33 +38,23 @@ def convert_part(claim: Claim, start: int, queue: str, *, retries: int) -> Retry
         if part is None or held_job(session, claim) is None:
             return None
         pages = PageRange(part.start, part.stop, part.storage_key)
-        job_input, file = load_input(session, claim.job_id)
-    work = partial(_convert, claim, job_input, file, pages, queue)
-    return settle(claim, job_input, time.perf_counter(), work, retry=retry_while(retries))
+        job = load_job(session, claim.job_id)
+    run = JobRun(claim, job, time.perf_counter(), task_retries=retries)
+    return run.settle(lambda: _convert(run, pages, queue))
 
 
-def retry_while(retries: int) -> Callable[[QuarryError], RetryLater | None]:
-    """A part's or join's own retries (their claim stays put), with the job's backoff."""
-    settings = get_settings()
-
-    def retry(_: QuarryError) -> RetryLater | None:
-        if retries >= settings.job_max_retries:
-            return None
-        return RetryLater(settings.job_retry_backoff_s * 2 ** retries)
-
-    return retry
-
-
-def _convert(claim: Claim, job_input: dict[str, Any], file: JobFile, pages: PageRange,
-             queue: str) -> None:
-    vet_model_endpoints(job_input["options"])
-    storage = get_storage()
-    data = read_job_file(file)
-    request = conversion_request(JobInput(**{**job_input, "data": data}))
+def _convert(run: JobRun, pages: PageRange, queue: str) -> None:
+    job, claim = run.job, run.claim
+    vet_model_endpoints(job.options.model_sections())
+    data = read_job_file(job)
+    request = conversion_request(JobInput(options=job.options, data=data,
+                                          file_name=job.file_name, content_type=job.content_type))
     document = convert_pdf_range(data, pages.start, pages.stop, ocr=request.ocr,
-                                 reader=page_reader_for(request.ocr, request.ocr_model))
+                                 reader=page_reader_for(request.ocr, request.ocr_model,
+                                                        request.ocr_lang),
+                                 table_format=request.table_format)
     # A redelivered part overwrites the same key: the file is whole before it counts as done.
-    storage.put_bytes(pages.storage_key, document_to_json(document), "application/json")
+    get_storage().put_bytes(pages.storage_key, document_to_json(document), "application/json")
     with transaction() as session:
         progress = finish_part(session, claim, pages.start, converted_by=worker_identity())
         if progress is not None and progress.complete:

@@ -7,19 +7,16 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
-from typing import Any
 
 from shared.clock import utcnow
 from shared.db.session import transaction
 from shared.jobs.lifecycle import Claim, held_job
 from shared.jobs.parts import parts_in_order
 from shared.storage.factory import get_storage
-from worker.parts.convert import retry_while
 from worker.pipeline.convert.pdf import join_pdf_ranges
 from worker.pipeline.document import document_from_json
-from worker.pipeline.run import JobInput, PipelineResult, complete_pipeline
-from worker.runner import RetryLater, load_input, settle
+from worker.pipeline.run import PipelineResult, complete_pipeline
+from worker.runner import JobRun, RetryLater, load_job
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +28,22 @@ def join_parts(claim: Claim, *, retries: int) -> RetryLater | None:
         if job is None:
             return None  # already recorded (a repeated join) or taken over by a new claim
         keys = [part.storage_key for part in parts_in_order(session, claim)]
-        job_input, _ = load_input(session, claim.job_id)
+        loaded = load_job(session, claim.job_id)
         # Durations (meta, metrics) count from the claim, not from the join.
         started = time.perf_counter() - (utcnow() - (job.started_at or utcnow())).total_seconds()
-    work = partial(_joined, keys, job_input, started)
-    later = settle(claim, job_input, started, work, retry=retry_while(retries))
+    run = JobRun(claim, loaded, started, task_retries=retries)
+    later = run.settle(lambda: _joined(keys, run))
     if later is None:
         _delete(keys)
     return later
 
 
-def _joined(keys: list[str], job_input: dict[str, Any], started: float) -> PipelineResult:
+def _joined(keys: list[str], run: JobRun) -> PipelineResult:
     storage = get_storage()
     with _no_cycle_collection():
         ranges = [document_from_json(storage.get_bytes(key)) for key in keys]
     document = join_pdf_ranges(ranges)
-    return complete_pipeline(document, JobInput(**{**job_input, "data": b""}), started)
+    return complete_pipeline(document, run.job.options, run.started)
 
 
 @contextmanager

@@ -1,57 +1,88 @@
-"""The pipeline entry point a task calls: one job's bytes and options → its result."""
+"""The pipeline entry point a task calls: one job's bytes and typed options → its result."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
-from shared.jobs.states import Operation
+from shared.files.checks import inspect_file
+from shared.files.failures import reading
+from shared.jobs.options import ExtractOptions, MarkdownOptions, selected_pages
+from shared.jobs.outcomes import Finished
 from worker.pipeline.convert import ConversionRequest, convert_document
-from worker.pipeline.convert.pdf import Progress
-from worker.pipeline.document import Document
+from worker.pipeline.convert.pdf import Progress, convert_pdf_range, join_pdf_ranges
+from worker.pipeline.document import Document, Page
 from worker.pipeline.extract import extract_document
-from worker.pipeline.markdown import render_markdown
+from worker.pipeline.markdown import PAGE_SEPARATOR, render_markdown
+from worker.pipeline.ocr import page_reader_for
+
+PipelineResult = Finished
+"""What the pipeline hands back: the result payload, its status, and the pages processed."""
 
 
 @dataclass(frozen=True)
 class JobInput:
-    operation: str
+    options: ExtractOptions | MarkdownOptions
     data: bytes
     file_name: str
     content_type: str | None
-    options: dict[str, Any] = field(default_factory=dict)
     progress: Progress | None = None
     """Told (pages done, pages total) as pages are converted; may raise to stop the job."""
     checkpoint: Callable[[], None] | None = None
     """Called between steps; raises to stop a job that was canceled."""
 
 
-@dataclass(frozen=True)
-class PipelineResult:
-    status: Literal["succeeded", "partial"]
-    payload: dict[str, Any]
-    pages: int
-
-
-OCR_POLICY = {"fast": "never", "standard": "auto", "robust": "always", "default": "auto"}
-
-
 def run_pipeline(job: JobInput) -> PipelineResult:
     started = time.perf_counter()
     request = conversion_request(job)
-    if reads_twice(job):
+    if job.options.reads_twice:
         # Robust mode reads the document twice (text layer where present, and OCR of every
         # page) so that the extractor can cross-check the two readings.
-        document = convert_document(replace(request, ocr="auto", progress=_checked_pages(job)))
+        document = convert_pages(replace(request, ocr="auto", progress=_checked_pages(job)), job)
         _checkpoint(job)
-        alternate = convert_document(request)
+        alternate = convert_pages(request, job)
         _checkpoint(job)
-        return _extracted(document, job, alternate)
-    document = convert_document(request)
+        return _extracted(document, job.options, alternate)
+    document = convert_pages(request, job)
     _checkpoint(job)
-    return complete_pipeline(document, job, started)
+    return complete_pipeline(document, job.options, started)
+
+
+def convert_pages(request: ConversionRequest, job: JobInput) -> Document:
+    """The file converted, only the pages of `page_range` when it has one.
+
+    A PDF converts just those pages (as ranges, joined like page-range parts); other
+    paged formats (slides, sheets, frames) convert whole and keep the selected pages.
+    """
+    spec = job.options.page_range
+    if spec is None:
+        return convert_document(request)
+    info = inspect_file(request.data, request.file_name, request.content_type)
+    wanted = selected_pages(spec, info.pages)
+    if info.kind == "pdf":
+        reader = page_reader_for(request.ocr, request.ocr_model, request.ocr_lang)
+        with reading(info.kind):  # a parser's error is the documented 400/413, as whole
+            return join_pdf_ranges([convert_pdf_range(request.data, start, stop,
+                                                      ocr=request.ocr, reader=reader,
+                                                      table_format=request.table_format)
+                                    for start, stop in _runs(wanted)])
+    document = convert_document(request)
+    keep = set(wanted)
+    return replace(document, pages=[page for index, page in enumerate(document.pages)
+                                    if index in keep])
+
+
+def _runs(pages: list[int]) -> list[tuple[int, int]]:
+    """Sorted 0-based pages as (start, stop) runs of consecutive pages."""
+    runs: list[tuple[int, int]] = []
+    for page in pages:
+        if runs and runs[-1][1] == page:
+            runs[-1] = (runs[-1][0], page + 1)
+        else:
+            runs.append((page, page + 1))
+    return runs
 
 
 def _checkpoint(job: JobInput) -> None:
@@ -68,53 +99,70 @@ def _checked_pages(job: JobInput) -> Progress | None:
 
 
 def conversion_request(job: JobInput) -> ConversionRequest:
-    """How the job's options say its file is read (OCR policy, vision model)."""
+    """How the job's options say its file is read (OCR policy, vision model, language and
+    table format for the converters)."""
+    options = job.options
     return ConversionRequest(
         data=job.data, file_name=job.file_name, content_type=job.content_type,
-        ocr=OCR_POLICY.get(_mode(job), "auto"),
-        ocr_model=job.options.get("ocr") or job.options.get("llm"), progress=job.progress,
+        ocr=options.ocr_policy, ocr_model=options.vision_model, progress=job.progress,
+        ocr_lang=options.ocr_lang, table_format=options.table_format,
     )
 
 
-def reads_twice(job: JobInput) -> bool:
-    """Robust extraction converts the file twice; every other job converts it once."""
-    return job.operation != Operation.TO_MARKDOWN and _mode(job) == "robust"
+def complete_pipeline(document: Document, options: ExtractOptions | MarkdownOptions,
+                      started: float) -> PipelineResult:
+    """Everything after a single conversion: the markdown payload, or the extraction."""
+    if isinstance(options, MarkdownOptions):
+        return _to_markdown(document, options, started)
+    return _extracted(document, options, None)
 
 
-def complete_pipeline(document: Document, job: JobInput, started: float) -> PipelineResult:
-    """Everything after a single conversion: the markdown payload, or the extraction.
-
-    `job.data` is not read here, so a job converted in page ranges passes none.
-    """
-    if job.operation == Operation.TO_MARKDOWN:
-        return _to_markdown(document, job, started)
-    return _extracted(document, job, None)
-
-
-def _mode(job: JobInput) -> str:
-    if job.operation == Operation.TO_MARKDOWN:
-        return str(job.options.get("conversion_mode", "default"))
-    return str(job.options.get("mode", "standard"))
-
-
-def _extracted(document: Document, job: JobInput, alternate: Document | None) -> PipelineResult:
-    outcome = extract_document(document, job.options, alternate)
+def _extracted(document: Document, options: ExtractOptions | MarkdownOptions,
+               alternate: Document | None) -> PipelineResult:
+    assert isinstance(options, ExtractOptions)
+    outcome = extract_document(document, options.extraction(), alternate)
     return PipelineResult(status="partial" if outcome.partial else "succeeded",
                           payload=outcome.payload, pages=len(document.pages))
 
 
-def _to_markdown(document: Document, job: JobInput, started: float) -> PipelineResult:
-    meta = {
+def _to_markdown(document: Document, options: MarkdownOptions, started: float) -> PipelineResult:
+    meta: dict[str, Any] = {
         "pages": len(document.pages), "ocr_pages": document.ocr_pages,
-        "conversion_mode": job.options.get("conversion_mode", "default"),
-        "engine": _engine(document, job.options), "file_type": document.file_type,
+        "conversion_mode": options.conversion_mode,
+        "engine": _engine(document, options), "file_type": document.file_type,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    if options.page_range is not None:
+        meta["page_range"] = options.page_range
     if document.warnings:
         meta["warnings"] = document.warnings
-    payload = {"markdown": render_markdown(document), "plain_text": document.plain_text,
-               "meta": meta}
+    markdown = render_markdown(document)
+    payload = {"markdown": markdown, "plain_text": document.plain_text,
+               "pages": page_results(document, markdown), "meta": meta}
     return PipelineResult(status="succeeded", payload=payload, pages=len(document.pages))
+
+
+def page_results(document: Document, markdown: str) -> list[dict[str, Any]]:
+    """Each page's number, markdown and size (`width`/`height` in the unit of its boxes).
+
+    The page's markdown is its share of the whole document's, cut at the page markers,
+    so running headers and footers left out of the whole are left out here too.
+    """
+    starts = []
+    position = 0
+    for page in document.pages:
+        marker = PAGE_SEPARATOR.format(number=page.number).strip()
+        found = markdown.find(marker, position)
+        starts.append((found, len(marker)) if found >= 0 else (position, 0))
+        position = max(position, found + len(marker)) if found >= 0 else position
+    ends = [start for start, _ in starts[1:]] + [len(markdown)]
+    return [_page_result(page, markdown[start + skip:end].strip())
+            for page, (start, skip), end in zip(document.pages, starts, ends, strict=True)]
+
+
+def _page_result(page: Page, markdown: str) -> dict[str, Any]:
+    return {"page": page.number, "markdown": markdown, "width": round(page.width, 2),
+            "height": round(page.height, 2)}
 
 
 PARSERS = {"pdf": "pymupdf", "docx": "python-docx", "xlsx": "openpyxl", "pptx": "python-pptx",
@@ -122,13 +170,13 @@ PARSERS = {"pdf": "pymupdf", "docx": "python-docx", "xlsx": "openpyxl", "pptx": 
            "markdown": "text"}
 
 
-def _engine(document: Document, options: dict[str, Any]) -> str:
+def _engine(document: Document, options: ExtractOptions | MarkdownOptions) -> str:
     """What read the document: its parser, plus the OCR engine or vision model that read pages."""
     names = [PARSERS[document.file_type]] if document.file_type in PARSERS else []
     sources = {page.source for page in document.pages}
     if "ocr" in sources:
         names.append("rapidocr")
     if "llm" in sources:
-        model = (options.get("ocr") or options.get("llm") or {}).get("provider_model")
+        model = (options.vision_model or {}).get("provider_model")
         names.append(f"llm:{model}")
     return "+".join(names) or "none"

@@ -21,11 +21,11 @@ from shared.db.session import transaction
 from shared.errors import QuarryError, ServiceUnavailable, StorageError, TransientError
 from shared.files.failures import OutOfTime
 from shared.jobs.models import Upload
+from shared.jobs.options import EXTRACT_OCR_POLICY
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from worker.pipeline.convert import ConversionRequest, convert_document
 from worker.pipeline.llm import resolve_model
-from worker.pipeline.run import OCR_POLICY
 from worker.training.learn import LabeledDocument
 from worker.training.variants import TrainingOutcome, train
 
@@ -77,7 +77,7 @@ def _read_example(training_job_id: str, example: dict[str, Any], mode: str, inde
     data = get_storage().get_bytes(example["storage_key"])
     request = ConversionRequest(data=data, file_name=example["file_name"],
                                 content_type=example["content_type"],
-                                ocr=OCR_POLICY.get(mode, "auto") if mode != "robust" else "auto")
+                                ocr=EXTRACT_OCR_POLICY.get(mode, "auto") if mode != "robust" else "auto")
     try:
         document = convert_document(request)
     except QuarryError as exc:
