@@ -11,6 +11,7 @@ import pytest
 
 from shared.errors import BadRequest, SchemaValidationFailed, UpstreamError
 from shared.extraction.schema import parse_schema
+from shared.jobs.options import ExtractOptions
 from shared.sealing import seal
 from shared.settings import get_settings
 from tests.factories import INVOICE_LINES, make_pdf
@@ -46,10 +47,11 @@ def config(llm: ScriptedLLM, **overrides: object) -> LLMConfig:
     return LLMConfig(**{**values, **overrides})  # type: ignore[arg-type]
 
 
-def byok_options(llm: ScriptedLLM, **extra: object) -> dict[str, object]:
+def byok_options(llm: ScriptedLLM, **extra: object) -> ExtractOptions:
     section = {"provider_model": "openai/gpt-4o-mini", "api_base": llm.url,
                "api_key_sealed": seal(SECRET), "num_retries": 1}
-    return {"schema": SEED_SCHEMA, "mode": "standard", "llm": section, **extra}
+    return ExtractOptions.model_validate({"schema": SEED_SCHEMA, "mode": "standard",
+                                          "llm": section, **extra})
 
 
 def test_structured_output_is_requested_and_grounded(llm: ScriptedLLM, invoice: Document) -> None:
@@ -200,7 +202,8 @@ def test_server_default_model_is_used_without_byok(
     get_settings.cache_clear()
     llm.script(answer({"invoice_number": "INV-2024-001", "total": 1250}))
     try:
-        outcome = extract_document(invoice, {"schema": SEED_SCHEMA, "mode": "fast"})
+        outcome = extract_document(invoice, ExtractOptions.model_validate(
+            {"schema": SEED_SCHEMA, "mode": "fast"}))
     finally:
         get_settings.cache_clear()
     assert outcome.payload["engine"] == "llm:openai/gpt-4o-mini"

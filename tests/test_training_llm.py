@@ -22,6 +22,7 @@ from shared.artifacts.models import TrainingJob
 from shared.db.session import transaction
 from shared.errors import BadRequest
 from shared.extraction.schema import parse_schema
+from shared.jobs.options import ExtractOptions
 from tests.factories import make_tenant
 from tests.llm_server import Recorded, Reply, ScriptedLLM, answer, running_llm
 from tests.stack import ApiServer, Process
@@ -123,9 +124,10 @@ def test_llm_artifact_without_a_model_falls_back_or_is_400() -> None:
     schema = parse_schema(SCHEMA)
     pipeline = {"engine": "llm", "variant": "llm+hints", "model": MODEL, "hints": {"x": "y"},
                 "few_shot": []}
-    assert choose_engine({"schema": schema, "pipeline": {**pipeline, "local": {}}}) is None
+    fallback = {"schema": schema, "pipeline": {**pipeline, "local": {}}}
+    assert choose_engine(ExtractOptions.model_validate(fallback)) is None
     with pytest.raises(BadRequest) as raised:
-        choose_engine({"schema": schema, "pipeline": pipeline})
+        choose_engine(ExtractOptions.model_validate({"schema": schema, "pipeline": pipeline}))
     assert raised.value.extra["code"] == "llm_required"
 
 

@@ -28,7 +28,15 @@ from shared.extraction.validation import validation_problems
 from shared.files.checks import inspect_file
 from shared.ids import new_id
 from shared.jobs.models import Upload
-from shared.jobs.options import EXTRACT_MODES, ExtractOptions, MarkdownOptions, mode_was_sent
+from shared.jobs.options import (
+    EXTRACT_MODES,
+    ExtractOptions,
+    MarkdownOptions,
+    SealedModel,
+    TrainedPipeline,
+    extract_options_for_training,
+    mode_was_sent,
+)
 from shared.jobs.schemas import ModelConfig
 from shared.jobs.states import JobStatus
 from shared.jobs.uploads import check_size, resolve_file_uri, store_upload
@@ -71,8 +79,8 @@ def create_training_job(session: Session, *, tenant_id: str, request: TrainingIn
     job_id = new_id("trn")
     pages = _checked_pages(session, tenant_id, request.examples)
     # Held before any file is kept: a 402 stores nothing.
-    place_hold(session, tenant_id=tenant_id, job_id=job_id,
-               credits=training_credits(mode, options, pages))
+    place_hold(session, tenant_id=tenant_id, job_id=job_id, credits=training_credits(
+        extract_options_for_training(mode, schema, options), pages))
     uploads = _example_uploads(session, tenant_id, request.examples)
     job = TrainingJob(
         id=job_id, tenant_id=tenant_id, name=(request.name or "").strip() or "pipeline",
@@ -91,7 +99,7 @@ def training_options(llm: ModelConfig | None) -> dict[str, Any]:
     """The job's options: the BYOK model section, key sealed and `api_base` vetted (SSRF)."""
     section = llm.to_options() if llm else None
     options = {"llm": section} if section else {}
-    vet_model_endpoints(options)
+    vet_model_endpoints({"llm": SealedModel.model_validate(section)} if section else {})
     return options
 
 
@@ -223,7 +231,7 @@ def apply_artifact(session: Session, *, tenant_id: str,
     _check_model_available(artifact.pipeline, options)
     mode = options.mode if mode_was_sent(options) else artifact.mode
     return options.model_copy(update={"schema_": artifact.schema, "mode": mode,
-                                      "pipeline": artifact.pipeline})
+                                      "pipeline": TrainedPipeline.model_validate(artifact.pipeline)})
 
 
 def _check_model_available(pipeline: dict[str, Any], options: ExtractOptions) -> None:

@@ -9,12 +9,13 @@ from pydantic import ConfigDict, Field
 
 from shared.clock import isoformat, utcnow
 from shared.contract.base import RequestBody
+from shared.jobs.options import TableFormat
 from shared.jobs.schemas import ModelConfig, Text, Url
 from shared.jobs.states import Operation
 
 MAX_ITEMS = 10_000
 OPTION_FIELDS = ("schema_", "mode", "conversion_mode", "allow_partial", "artifact_id", "llm",
-                 "ocr", "webhook_url")
+                 "ocr", "page_range", "ocr_lang", "table_format", "webhook_url")
 
 
 class BatchOptions(RequestBody):
@@ -29,6 +30,10 @@ class BatchOptions(RequestBody):
     artifact_id: Text | None = None
     llm: ModelConfig | None = None
     ocr: ModelConfig | None = None
+    page_range: Text | None = None
+    """1-based pages to process (`"1-3,7"`), checked by `build_options` like a single job's."""
+    ocr_lang: Text | None = None
+    table_format: TableFormat | None = None
     webhook_url: Url | None = None
     """Per-item `job.*` events; the batch's own `webhook_url` gets `batch.completed`."""
 

@@ -134,7 +134,8 @@ def _build_item_options(request: BatchRequest, merged: dict[str, Any],
             operation=request.operation, schema=merged["schema_"], mode=merged["mode"],
             conversion_mode=merged["conversion_mode"],
             allow_partial=bool(merged["allow_partial"]), artifact_id=merged["artifact_id"],
-            llm=merged["llm"], ocr=merged["ocr"],
+            llm=merged["llm"], ocr=merged["ocr"], page_range=merged["page_range"],
+            ocr_lang=merged["ocr_lang"], table_format=merged["table_format"],
         )
         vet_model_endpoints(options.model_sections())
         return options

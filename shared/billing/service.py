@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,11 +58,10 @@ def credits_for(options: ExtractOptions | MarkdownOptions, pages: int) -> int:
     return _credits(options.operation, options.price_mode, options.byok, pages)
 
 
-def training_credits(mode: str, options: dict[str, Any], pages: int) -> int:
-    """A training job reads and extracts every page of its examples: priced as extraction in
-    its mode (BYOK rate when the request brought its own model key)."""
-    byok = bool((options.get("llm") or {}).get("api_key_sealed"))
-    return _credits(Operation.EXTRACT, mode, byok, pages)
+def training_credits(options: ExtractOptions, pages: int) -> int:
+    """A training job reads and extracts every page of its examples: priced as extraction
+    with its options (`training_options`: its mode, BYOK rate when it brought a model key)."""
+    return credits_for(options, pages)
 
 
 def place_hold(session: Session, *, tenant_id: str, job_id: str, credits: int) -> None:
@@ -142,11 +140,11 @@ def settle_options_job(session: Session, *, tenant_id: str, job_id: str, held: i
                       mode=options.price_mode, pages=pages)
 
 
-def settle_training(session: Session, *, tenant_id: str, training_job_id: str, mode: str,
-                    options: dict[str, Any], pages: int | None) -> int:
+def settle_training(session: Session, *, tenant_id: str, training_job_id: str,
+                    options: ExtractOptions, pages: int | None) -> int:
     """Release a training job's hold and, when it finished (`pages` read), charge those pages
-    as extraction in its mode; a failed training job (`pages` None) is not charged."""
-    price = partial(training_credits, mode, options) if pages is not None else None
+    as extraction with its options; a failed training job (`pages` None) is not charged."""
+    price = partial(training_credits, options) if pages is not None else None
     return settle_job(session, tenant_id=tenant_id, job_id=training_job_id,
                       held=held_for(session, training_job_id), price=price, operation=TRAINING,
-                      mode=mode, pages=pages or 0)
+                      mode=options.mode, pages=pages or 0)

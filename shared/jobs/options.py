@@ -106,6 +106,31 @@ class SealedModel(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+class TrainedPipeline(BaseModel):
+    """A trained artifact's pipeline (`Artifact.pipeline`), as extraction reads it.
+
+    `engine` is `local` (the local engine with `local` overrides) or `llm` (the model with
+    `hints` and `few_shot` guidance; `local`, when training kept it, is the fallback when no
+    model is available). Guidance is bounded where it is read (`Guidance.from_pipeline`), so
+    it is kept as stored. Keys this model does not name are kept too, so a row round-trips.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    engine: Literal["local", "llm"] | None = None
+    variant: str | None = None
+    model: str | None = None
+    """The model the LLM variant was trained with (its name, never a key)."""
+    local: dict[str, Any] | None = None
+    """`LocalConfig` overrides for the local engine."""
+    hints: Any = None
+    few_shot: Any = None
+
+    def guidance_section(self) -> dict[str, Any]:
+        """The `hints` and `few_shot` as `Guidance.from_pipeline` reads them."""
+        return {"hints": self.hints, "few_shot": self.few_shot}
+
+
 class _Options(BaseModel):
     """What every operation shares: BYOK model sections, page control, conversion options."""
 
@@ -138,9 +163,9 @@ class _Options(BaseModel):
         model = self.ocr or self.llm
         return model.section() if model is not None else None
 
-    def model_sections(self) -> dict[str, Any]:
-        """The BYOK sections as `vet_model_endpoints` reads them."""
-        return {name: section.section() for name, section in (("llm", self.llm), ("ocr", self.ocr))
+    def model_sections(self) -> dict[str, SealedModel]:
+        """The BYOK sections sent (`llm`, `ocr`), by name."""
+        return {name: section for name, section in (("llm", self.llm), ("ocr", self.ocr))
                 if section is not None}
 
 
@@ -150,7 +175,7 @@ class ExtractOptions(_Options):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     allow_partial: bool = False
     artifact_id: str | None = None
-    pipeline: dict[str, Any] | None = None
+    pipeline: TrainedPipeline | None = None
     """A trained artifact's pipeline, filled in at submission (`apply_artifact`)."""
 
     @property
@@ -166,13 +191,15 @@ class ExtractOptions(_Options):
         """Robust extraction reads the file twice (text layer and all-OCR) to cross-check."""
         return self.mode == "robust"
 
+    @property
+    def first_reading(self) -> OcrPolicy:
+        """The OCR policy of the reading values are extracted from: robust mode's all-OCR
+        reading is only the cross-check, its values come from the text layer where present."""
+        return "auto" if self.reads_twice else self.ocr_policy
+
     def queue_for(self, kind: str) -> str:
         """Robust mode OCRs every page, and every image needs OCR: both go to `ocr`."""
         return OCR_QUEUE if self.mode == "robust" or kind in IMAGE_KINDS else INTERACTIVE_QUEUE
-
-    def extraction(self) -> dict[str, Any]:
-        """The options as the extraction engines read them (`worker.pipeline.extract`)."""
-        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class MarkdownOptions(_Options):
@@ -190,6 +217,10 @@ class MarkdownOptions(_Options):
     @property
     def reads_twice(self) -> bool:
         return False
+
+    @property
+    def first_reading(self) -> OcrPolicy:
+        return self.ocr_policy
 
     def queue_for(self, kind: str) -> str:
         """Images need OCR (`ocr`) unless fast mode skips it."""
@@ -263,6 +294,14 @@ def build_options(
         problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'options'}: {e['msg']}"
                              for e in exc.errors())
         raise BadRequest(problems, code="invalid_request") from exc
+
+
+def extract_options_for_training(mode: str, schema: dict[str, Any],
+                                 stored: dict[str, Any] | None) -> ExtractOptions:
+    """What a training job does to each example, as options: an extraction in the job's mode
+    with its schema and BYOK model (`stored`: the training job row's `options`, `{"llm"?}`)."""
+    return ExtractOptions.model_validate({"mode": mode, "schema": schema,
+                                          "llm": (stored or {}).get("llm")})
 
 
 def mode_was_sent(options: ExtractOptions) -> bool:

@@ -19,13 +19,17 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from shared.errors import BadRequest
 from shared.settings import get_settings
+
+if TYPE_CHECKING:  # shared.jobs imports this module; the type is only named
+    from shared.jobs.options import SealedModel
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -208,9 +212,9 @@ def _host_allowed(host: str) -> bool:
     return False
 
 
-def vet_model_endpoints(options: dict[str, Any]) -> None:
-    """Check the user-given `api_base` of a job's BYOK `llm`/`ocr` sections."""
-    for name in ("llm", "ocr"):
-        section = options.get(name)
-        if isinstance(section, dict) and section.get("api_base"):
-            vet_url(str(section["api_base"]), field=f"{name}_api_base")
+def vet_model_endpoints(sections: Mapping[str, SealedModel]) -> None:
+    """Check the user-given `api_base` of a job's BYOK sections (`JobOptions.model_sections()`:
+    `llm`, `ocr`), naming the field (`llm_api_base`) in the 400."""
+    for name, section in sections.items():
+        if section.api_base:
+            vet_url(section.api_base, field=f"{name}_api_base")

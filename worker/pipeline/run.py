@@ -40,7 +40,8 @@ def run_pipeline(job: JobInput) -> PipelineResult:
     if job.options.reads_twice:
         # Robust mode reads the document twice (text layer where present, and OCR of every
         # page) so that the extractor can cross-check the two readings.
-        document = convert_pages(replace(request, ocr="auto", progress=_checked_pages(job)), job)
+        document = convert_pages(replace(request, ocr=job.options.first_reading,
+                                         progress=_checked_pages(job)), job)
         _checkpoint(job)
         alternate = convert_pages(request, job)
         _checkpoint(job)
@@ -120,7 +121,7 @@ def complete_pipeline(document: Document, options: ExtractOptions | MarkdownOpti
 def _extracted(document: Document, options: ExtractOptions | MarkdownOptions,
                alternate: Document | None) -> PipelineResult:
     assert isinstance(options, ExtractOptions)
-    outcome = extract_document(document, options.extraction(), alternate)
+    outcome = extract_document(document, options, alternate)
     return PipelineResult(status="partial" if outcome.partial else "succeeded",
                           payload=outcome.payload, pages=len(document.pages))
 
@@ -177,6 +178,6 @@ def _engine(document: Document, options: ExtractOptions | MarkdownOptions) -> st
     if "ocr" in sources:
         names.append("rapidocr")
     if "llm" in sources:
-        model = (options.vision_model or {}).get("provider_model")
-        names.append(f"llm:{model}")
+        section = options.ocr or options.llm  # the vision model (`vision_model`)
+        names.append(f"llm:{section.provider_model if section else None}")
     return "+".join(names) or "none"

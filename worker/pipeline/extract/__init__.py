@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.errors import BadRequest, SchemaValidationFailed
 from shared.extraction.schema import inline_refs
+from shared.jobs.options import ExtractOptions, TrainedPipeline
 from worker.pipeline.document import Document
 from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
 from worker.pipeline.extract.crosscheck import check_against_candidates, cross_check
@@ -41,10 +42,10 @@ class ExtractionOutcome:
 
 
 def extract_document(
-    document: Document, options: dict[str, Any], alternate: Document | None = None
+    document: Document, options: ExtractOptions, alternate: Document | None = None
 ) -> ExtractionOutcome:
-    """Extract per `options["schema"]`; `alternate` (robust mode) is the all-OCR reading to cross-check."""
-    schema: dict[str, Any] | None = options.get("schema")
+    """Extract per `options.schema_`; `alternate` (robust mode) is the all-OCR reading to cross-check."""
+    schema = options.schema_
     if not schema:
         raise BadRequest("This extraction has no schema.", code="invalid_schema")
     model = choose_engine(options)
@@ -61,43 +62,44 @@ def extract_document(
         disputes += cross_check(evidence, other, alternate)
     result = {name: item.value for name, item in evidence.items()}
     errors = validation_errors(result, schema)
-    if errors and not options.get("allow_partial"):
+    if errors and not options.allow_partial:
         raise SchemaValidationFailed(validation_errors=errors)
     engine = f"llm:{model.model}" if model else "local"
     payload = build_payload(document=document, schema=schema, result=result, evidence=evidence,
-                            errors=errors, mode=options.get("mode", "standard"), engine=engine,
-                            disputes=disputes)
+                            errors=errors, mode=options.mode, engine=engine, disputes=disputes)
     return ExtractionOutcome(payload=payload, partial=bool(errors))
 
 
-def choose_engine(options: dict[str, Any]) -> LLMConfig | None:
+def choose_engine(options: ExtractOptions) -> LLMConfig | None:
     """The BYOK model when a key was sent, else the server default, else None (local engine).
 
     A trained local pipeline keeps the local engine it was trained for, unless the caller
     brought their own model key. A trained LLM pipeline needs a model: without one it falls
     back to its local overrides when training kept some, else the job is a 400.
     """
-    pipeline = options.get("pipeline") or {}
-    if pipeline.get("engine") == "local" and not options.get("llm"):
+    pipeline = options.pipeline or TrainedPipeline()
+    if pipeline.engine == "local" and options.llm is None:
         return None
-    model = resolve_model(options.get("llm"))
-    if model is None and pipeline.get("engine") == "llm" and not isinstance(pipeline.get("local"), dict):
+    model = resolve_model(options.llm)
+    if model is None and pipeline.engine == "llm" and pipeline.local is None:
         raise BadRequest("This artifact was trained for an LLM and the server has no default "
                          "model: send llm_provider_model and llm_api_key with the extraction.",
                          code="llm_required")
     return model
 
 
-def llm_guidance(options: dict[str, Any]) -> Guidance | None:
+def llm_guidance(options: ExtractOptions) -> Guidance | None:
     """A trained LLM pipeline's hints and few-shot examples, when the job has one."""
-    pipeline = options.get("pipeline") or {}
-    return Guidance.from_pipeline(pipeline) if pipeline.get("engine") == "llm" else None
+    pipeline = options.pipeline
+    if pipeline is None or pipeline.engine != "llm":
+        return None
+    return Guidance.from_pipeline(pipeline.guidance_section())
 
 
-def local_config(options: dict[str, Any]) -> LocalConfig:
+def local_config(options: ExtractOptions) -> LocalConfig:
     """The local engine's knowledge, with a trained pipeline's overrides when the job has them."""
-    overrides = (options.get("pipeline") or {}).get("local")
-    return DEFAULT_CONFIG.merged(overrides) if isinstance(overrides, dict) else DEFAULT_CONFIG
+    overrides = options.pipeline.local if options.pipeline is not None else None
+    return DEFAULT_CONFIG.merged(overrides) if overrides is not None else DEFAULT_CONFIG
 
 
 def run_engine(document: Document, schema: dict[str, Any], model: LLMConfig | None,
