@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+import fcntl
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -17,8 +21,14 @@ from stack.servers import start_backends
 
 
 def main() -> None:
-    data_dir = Path(os.environ.get("QUARRY_DATA_DIR", "data")).resolve()
-    port = int(os.environ.get("QUARRY_PORT", "8000"))
+    options = _parse_args()
+    data_dir = Path(options.data_dir).resolve()
+    port = options.port
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Held until this process exits: a second `make up` on the same directory would fight over
+    # the embedded database; on the same port it would answer readiness with the first stack.
+    data_lock = _lock_data_dir(data_dir)
+    _check_port_free(port)
     backends = start_backends(data_dir)
     env = {
         **os.environ,
@@ -53,8 +63,40 @@ def main() -> None:
     print(f"API key: {keys.api_key}")
     print(f"Admin key: {keys.admin_key}")
     print("Press Ctrl-C to stop.", flush=True)
-    _supervise(children)
+    crashed = _supervise(children)
     backends.stop()
+    data_lock.close()
+    if crashed:
+        sys.exit(f"A Quarry process stopped unexpectedly; see {logs}.")
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="make up", description="Run Quarry on this machine: API, worker, beat, database, Redis.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("QUARRY_PORT", "8000")),
+                        help="API port (env QUARRY_PORT, default 8000)")
+    parser.add_argument("--data-dir", default=os.environ.get("QUARRY_DATA_DIR", "data"),
+                        help="where the database, files, logs and dev keys live "
+                             "(env QUARRY_DATA_DIR, default ./data)")
+    return parser.parse_args()
+
+
+def _lock_data_dir(data_dir: Path) -> TextIO:
+    handle = (data_dir / ".up.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(f"Another Quarry is already running on {data_dir}; stop it or choose another "
+                 "QUARRY_DATA_DIR.")
+    return handle
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(f"Port {port} is already in use; set QUARRY_PORT (or --port) to a free one.")
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -99,7 +141,8 @@ def _wait_until_ready(url: str, children: list[subprocess.Popen[bytes]]) -> None
     sys.exit("Quarry did not become ready within 60 s; see the logs directory.")
 
 
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+def _supervise(children: list[subprocess.Popen[bytes]]) -> bool:
+    """Run until Ctrl-C or SIGTERM; True when a child died on its own instead."""
     stopping = False
 
     def request_stop(*_: object) -> None:
@@ -112,6 +155,7 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
         time.sleep(0.5)
     print("Stopping Quarry…", flush=True)
     _stop(children)
+    return not stopping
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:

@@ -66,9 +66,9 @@ def test_a_result_the_model_refuses_is_a_partial_result_not_an_exception(
                                 mode="fast")
     assert result.data is None and result.is_partial
     assert result.result == {"invoice_number": "INV-2024-001", "total": 1250.0}
-    client_errors = [e for e in result.validation_errors or [] if e.get("source") == "client"]
-    assert client_errors and client_errors[0]["path"] == "/invoice_number"
-    assert "purchase order" in client_errors[0]["message"]
+    assert all(isinstance(message, str) for message in result.validation_errors or [])
+    assert result.model_errors and result.model_errors[0]["path"] == "/invoice_number"
+    assert "purchase order" in result.model_errors[0]["message"]
 
 
 def test_async_extract_with_a_model(api: ApiServer, worker: Process) -> None:

@@ -32,6 +32,8 @@ class QuarryError(Exception):
         self.body: dict[str, Any] = dict(body or {})
         self.request_id = request_id
         self.retry_after = retry_after
+        self.server: str | None = None
+        """The server that answered (scheme, host and port), when the error is an HTTP answer."""
 
     @property
     def job_id(self) -> str | None:
@@ -156,9 +158,15 @@ def error_from_response(response: httpx.Response) -> QuarryError:
     text = detail if isinstance(detail, str) else str(detail or response.reason_phrase)
     code = body.get("code") if isinstance(body.get("code"), str) else None
     cls = error_class(response.status_code, code)
-    return cls(text, code=code, status_code=response.status_code, body=body,
-               request_id=response.headers.get("x-request-id"),
-               retry_after=retry_after_seconds(response.headers))
+    error = cls(text, code=code, status_code=response.status_code, body=body,
+                request_id=response.headers.get("x-request-id"),
+                retry_after=retry_after_seconds(response.headers))
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response built by hand, with no request behind it
+        return error
+    error.server = f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+    return error
 
 
 def error_from_job(job_id: str, status: str, error: Mapping[str, Any] | None) -> QuarryError:

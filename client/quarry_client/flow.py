@@ -95,7 +95,8 @@ def extract_result(job: models.Job, schema: SchemaInput = None) -> models.Extrac
     """A finished job as `extract()` returns it, or the error it stands for.
 
     With a pydantic model as `schema`, `data` is the result validated as that model; when it
-    does not validate, `data` stays None and the model's errors join `validation_errors`.
+    does not validate, `data` stays None and the model's errors are in `model_errors`
+    (`validation_errors` stays the server's own list, so each list holds one kind of item).
     """
     if not job.ok:
         raise error_from_job(job.job_id, job.status, job.error)
@@ -105,11 +106,10 @@ def extract_result(job: models.Job, schema: SchemaInput = None) -> models.Extrac
     try:
         return replace(result, data=schema.model_validate(result.result))
     except ValidationError as error:
-        client_errors = [{"path": "/" + "/".join(str(part) for part in item["loc"]),
-                          "message": item["msg"], "type": item["type"], "source": "client"}
-                         for item in error.errors(include_url=False)]
-        return replace(result, data=None,
-                       validation_errors=[*(result.validation_errors or []), *client_errors])
+        model_errors = [{"path": "/" + "/".join(str(part) for part in item["loc"]),
+                         "message": item["msg"], "type": item["type"]}
+                        for item in error.errors(include_url=False)]
+        return replace(result, data=None, model_errors=model_errors)
 
 
 def markdown_result(job: models.Job) -> models.MarkdownResult:

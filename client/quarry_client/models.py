@@ -195,8 +195,8 @@ class ExtractResult(ApiObject, Generic[T]):
 
     When the result does not fit the model (an `allow_partial` answer with missing fields,
     or a model stricter than its JSON Schema), `data` is None, `result` still holds what
-    was extracted and `validation_errors` says why (`"source": "client"` for the model's own
-    complaints).
+    was extracted; `validation_errors` holds the server's messages (strings) and
+    `model_errors` the model's own complaints (`{"path", "message", "type"}`).
     """
 
     data: T | None = None
@@ -206,6 +206,8 @@ class ExtractResult(ApiObject, Generic[T]):
     result: Any = None
     cost: dict[str, Any] | None = None
     validation_errors: list[Any] | None = None
+    model_errors: list[dict[str, Any]] = field(default_factory=list)
+    """Why the result did not validate as the pydantic model passed as `schema`."""
     confidence: float | None = None
     raw_text: str | None = None
     credits_remaining: int | None = None

@@ -274,6 +274,10 @@ def main() -> None:
         app()
     except QuarryError as error:
         stderr.print(f"[red]error:[/red] {error}", highlight=False)
+        if error.status_code == 401 and error.server:
+            # The usual cause is a key meant for another server: say which one answered.
+            stderr.print(f"(server {error.server}; set QUARRY_BASE_URL / --base-url and "
+                         "QUARRY_API_KEY / --api-key)", highlight=False)
         sys.exit(1)
 
 

@@ -87,7 +87,9 @@ def emit_rows(cli: CliState, rows: list[dict[str, Any]], columns: list[str], *, 
         return
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        # Ids are copied into the next command: fold them onto a second line, never cut them.
+        is_id = column == "id" or column.endswith("_id")
+        table.add_column(column, no_wrap=not is_id, overflow="fold" if is_id else "ellipsis")
     for row in rows:
         table.add_row(*(str(row.get(column, "")) for column in columns))
     stdout.print(table)
