@@ -143,6 +143,16 @@ def test_bracketed_ipv6_loopback_passes_when_its_network_is_allowed(
         vet_url("http://[::1]:8080/hook")
 
 
+@pytest.mark.parametrize("host", ["192.0.0.8", "192.0.0.100", "[fec0::1]"])
+def test_ranges_older_pythons_call_global_are_refused(settings_reset: None, host: str) -> None:
+    """IANA's 192.0.0.0/24 and deprecated site-local fec0::/10 are not reachable from outside;
+    Python 3.11's `is_global` says they are (found by the attack pass)."""
+    from shared.net.ssrf import UnsafeUrl, vet_url
+
+    with pytest.raises(UnsafeUrl):
+        vet_url(f"http://{host}/file.pdf")
+
+
 NON_CANONICAL_HOSTS = ["0177.0.0.1", "0x7f.1", "0x7f000001", "2130706433", "127.1",
                        "127.0.0.1.", "%31%32%37.0.0.1"]
 

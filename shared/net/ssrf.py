@@ -43,6 +43,10 @@ _NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
 _NAT64_LAYOUTS = ((6, 7, 9, 10), (7, 9, 10, 11), (9, 10, 11, 12), (12, 13, 14, 15))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# Not globally reachable, but older Pythons' `is_global` says they are: IANA's IETF protocol
+# assignments (192.0.0.0/24, bar the two anycast /32s below) and deprecated IPv6 site-local.
+_NOT_GLOBAL = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("fec0::/10"))
+_GLOBAL_EXCEPTIONS = frozenset(ipaddress.ip_address(value) for value in ("192.0.0.9", "192.0.0.10"))
 # A last label that is a number makes resolvers read the whole host as IPv4 (inet_aton:
 # octal, hex, fewer than four parts), which this guard and the client could read differently.
 _NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)")
@@ -183,7 +187,14 @@ def _single_address_allowed(address: IPAddress, host: str) -> bool:
         return True
     if address.is_reserved:
         return False
-    return address.is_global or _host_allowed(host)
+    return _is_global(address) or _host_allowed(host)
+
+
+def _is_global(address: IPAddress) -> bool:
+    if address not in _GLOBAL_EXCEPTIONS and any(
+            address.version == net.version and address in net for net in _NOT_GLOBAL):
+        return False
+    return address.is_global
 
 
 def _is_canonical_ipv4(host: str) -> bool:
