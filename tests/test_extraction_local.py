@@ -10,6 +10,7 @@ import pytest
 
 from shared.errors import InvalidSchema, SchemaValidationFailed
 from shared.extraction.schema import parse_schema
+from shared.jobs.options import ExtractOptions
 from tests.factories import INVOICE_LINES, make_pdf
 from worker.pipeline.convert import ConversionRequest, convert_document
 from worker.pipeline.document import Document
@@ -34,6 +35,11 @@ def draw(cells: list[tuple[float, float, str]]) -> bytes:
     return data
 
 
+def options(schema: dict[str, object], **values: object) -> ExtractOptions:
+    """Extraction options as a job carries them (`JobOptions`, typed)."""
+    return ExtractOptions.model_validate({"schema": schema, **values})
+
+
 def values(document: Document, schema: dict[str, object]) -> dict[str, object]:
     return {k: v.value for k, v in run_engine(document, parse_schema(schema), None).items()}
 
@@ -41,7 +47,7 @@ def values(document: Document, schema: dict[str, object]) -> dict[str, object]:
 def test_first_seed_payload_shape_and_grounding() -> None:
     schema = parse_schema({"type": "object", "properties": {
         "invoice_number": {"type": "string"}, "total": {"type": "number"}}})
-    body = extract_document(read(make_pdf(lines=INVOICE_LINES)), {"schema": schema}).payload
+    body = extract_document(read(make_pdf(lines=INVOICE_LINES)), options(schema)).payload
     assert body["result"] == {"invoice_number": "INV-2024-001", "total": 1250.0}
     assert body["engine"] == "local" and body["validation_errors"] is None
     assert body["fields"]["total"]["source"] == "Total: $1,250.00"
@@ -101,7 +107,7 @@ def test_robust_mode_cross_checks_the_two_readings() -> None:
     schema = parse_schema({"invoice_number": "string", "total": "number"})
     text = read(make_pdf(lines=INVOICE_LINES))
     ocr = read(make_pdf(lines=["Invoice Number: INV-2024-001", "Total: $1,280.00"]))
-    body = extract_document(text, {"schema": schema, "mode": "robust"}, ocr).payload
+    body = extract_document(text, options(schema, mode="robust"), ocr).payload
     assert body["cross_check"] == [{"field": "total", "value": 1250.0, "alternate_value": 1280.0,
                                     "reason": "text layer and OCR readings differ"}]
     assert body["fields"]["total"]["confidence"] < body["fields"]["invoice_number"]["confidence"]
@@ -112,8 +118,8 @@ def test_required_field_absent_is_422_or_partial() -> None:
                            "properties": {"po_number": {"type": "string"}}})
     document = read(make_pdf())
     with pytest.raises(SchemaValidationFailed):
-        extract_document(document, {"schema": schema})
-    outcome = extract_document(document, {"schema": schema, "allow_partial": True})
+        extract_document(document, options(schema))
+    outcome = extract_document(document, options(schema, allow_partial=True))
     assert outcome.partial and outcome.payload["validation_errors"]
 
 
@@ -140,3 +146,24 @@ def test_shorthand_forms_normalise_to_json_schema() -> None:
     assert props["status"] == {"type": "string", "enum": ["paid", "due"]}
     assert props["lines"]["items"]["properties"]["qty"] == {"type": "integer"}
     assert props["total"] == {"type": "number", "description": "Amount due"}
+
+
+@pytest.mark.parametrize(("name", "spec", "kind"), [
+    ("date", {}, "date"), ("invoiceDate", {}, "date"), ("date_emission", {}, "date"),
+    ("fecha", {}, "date"), ("Rechnungsdatum", {}, "date"), ("datum", {}, "date"),
+    ("tarikh", {}, "date"), ("data", {}, "date"), ("issued", {}, "date"),
+    ("due", {}, "date"), ("when", {"description": "Date of the purchase"}, "date"),
+    ("total", {}, "amount"), ("amount_due", {}, "amount"), ("montant", {}, "amount"),
+    ("company", {}, None), ("invoice_number", {}, None), ("address", {}, None),
+    ("date_format", {}, None), ("update_source", {}, None),
+    ("date", {"description": "The date as printed on the receipt"}, None),
+    ("date", {"format": "email"}, None), ("total", {"enum": ["a", "b"]}, None),
+])
+def test_a_string_field_named_for_a_date_or_an_amount_is_read_as_one(
+        name: str, spec: dict[str, object], kind: str | None) -> None:
+    from worker.pipeline.extract.kinds import string_kind
+    from worker.pipeline.extract.labels import field_aliases
+
+    spec = {"type": "string", **spec}
+    concept = next((a.concept for a in field_aliases(name, spec, LocalConfig()) if a.concept), None)
+    assert string_kind(name, spec, concept) == kind

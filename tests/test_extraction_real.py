@@ -193,3 +193,39 @@ def test_robust_mode_checks_the_llm_total_against_the_page(api: ApiServer, worke
     assert right["fields"]["total"]["confidence"] >= 0.95
     assert right["fields"]["total"]["check"]["agrees"] is True
     assert not [d for d in right["cross_check"] if d["field"] == "total"]
+
+
+# Plain-string fields whose names say what they hold (issue #19): a date field typed only as
+# "string" next to other labels came back as the label text, at high confidence.
+_RECEIPT_SHORTHAND = {"date": "string", "total": "string", "company": "string", "address": "string"}
+
+
+def test_a_string_typed_date_is_the_date_not_the_label_beside_it(api: ApiServer,
+                                                                 worker: Process) -> None:
+    header_row = _placed_pdf([
+        (72, 60, "KEDAI RUNCIT MAJU"), (72, 76, "12 Jalan Besar, 50000 Kuala Lumpur"),
+        (72, 110, "Date"), (160, 110, "Time Num"), (260, 110, "OPT"),
+        (72, 126, "15/03/2024"), (160, 126, "10:42"), (260, 126, "3"),
+        (72, 160, "TOTAL"), (260, 160, "RM 9.00")])
+    french = make_pdf(lines=["MENUISERIE LEBRUN SARL", "8 rue des Tanneurs", "21000 Dijon",
+                             "Date de la facture", "05/03/2024", "Total TTC 750,00 EUR"])
+    with api.client(make_tenant().api_key) as client:
+        bodies = [client.post("/v1/extract", data={"schema": json.dumps(_RECEIPT_SHORTHAND)},
+                              files={"file": ("doc.pdf", pdf, "application/pdf")}).json()
+                  for pdf in (header_row, french)]
+    assert [b["result"]["date"] for b in bodies] == ["2024-03-15", "2024-03-05"]
+    assert [b["result"]["total"] for b in bodies] == ["9.00", "750.00"]  # amounts, as strings
+
+
+def test_a_string_typed_date_with_no_date_on_the_page_is_null(api: ApiServer,
+                                                              worker: Process) -> None:
+    lines = ["ACME SUPPLIES LTD", "Invoice date: to be confirmed", "Due date: 2015-30-45",
+             "Amount due: on request"]
+    schema = {"invoiceDate": "string", "due_date": "string", "amount_due": "string"}
+    with api.client(make_tenant().api_key) as client:
+        body = extract(client, lines, schema)
+    assert body["result"].get("invoiceDate") is None
+    assert body["result"].get("due_date") is None
+    assert body["result"].get("amount_due") is None
+    assert not body["fields"]  # no value, so no confidence is reported for any
+    assert body["confidence"] == 0

@@ -69,6 +69,13 @@ INVOICE_SCHEMA: dict[str, Any] = {
 }
 
 
+def string_typed(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema as a hurried user writes it: every top-level scalar field the shorthand
+    `"string"` (no type, format or description), arrays of objects kept as they are."""
+    return {name: spec if spec.get("type") in ("array", "object") else "string"
+            for name, spec in schema["properties"].items()}
+
+
 @dataclass(frozen=True)
 class LabeledDocument:
     """One corpus file: what it is, the schema to extract with, and the expected values."""

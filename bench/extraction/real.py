@@ -24,9 +24,11 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
-from bench.extraction.corpora import LabeledDocument, converted, load_corpus
+from bench.extraction.corpora import LabeledDocument, converted, load_corpus, string_typed
 from shared.extraction.schema import parse_schema
+from shared.jobs.options import ExtractOptions
 from worker.pipeline.extract import extract_document
+from worker.pipeline.extract.values import parse_number
 
 TEXT_OVERLAP = 0.8
 GLUED_SIMILARITY = 0.9
@@ -62,12 +64,15 @@ class CorpusScore:
         return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def score_corpus(folder: Path) -> CorpusScore:
-    score = CorpusScore(folder.name)
+def score_corpus(folder: Path, plain_strings: bool = False) -> CorpusScore:
+    """`plain_strings`: every top-level scalar field typed as the shorthand `"string"`."""
+    score = CorpusScore(folder.name + (" (string-typed schema)" if plain_strings else ""))
     for doc in load_corpus(folder):
         document = converted(doc.path)
+        schema = string_typed(doc.schema) if plain_strings else doc.schema
         started = time.perf_counter()
-        outcome = extract_document(document, {"schema": parse_schema(doc.schema), "allow_partial": True})
+        outcome = extract_document(document, ExtractOptions.model_validate(
+            {"schema": parse_schema(schema), "allow_partial": True}))
         score.milliseconds.append((time.perf_counter() - started) * 1000)
         score.documents += 1
         _score_document(score, doc, outcome.payload)
@@ -95,6 +100,8 @@ def _score_document(score: CorpusScore, doc: LabeledDocument, payload: dict[str,
 
 def matches(name: str, want: Any, got: Any) -> bool:
     """The normalised comparison described in the module docstring."""
+    if isinstance(want, (int, float)) and isinstance(got, str):
+        got = parse_number(got) if re.fullmatch(r"-?\d+(?:\.\d+)?", got.strip()) else None
     if isinstance(want, (int, float)):
         return isinstance(got, (int, float)) and not isinstance(got, bool) and abs(want - got) < 0.011
     if name in _CODES:

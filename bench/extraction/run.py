@@ -158,12 +158,18 @@ def main() -> None:
     parser.add_argument("--calibration-cv", action="store_true",
                         help="with corpus folders: also refit the confidence map without each "
                              "layout (or receipt half) and report calibration on what it left out")
+    parser.add_argument("--string-typed", action="store_true",
+                        help="with corpus folders: also score with every top-level scalar field "
+                             "typed as the shorthand \"string\" (no format, no description)")
     args = parser.parse_args()
     if args.paths:
         from bench.extraction.real import report as real_report
         from bench.extraction.real import score_corpus
 
         sys.stdout.write(real_report([score_corpus(path) for path in args.paths], args.errors))
+        if args.string_typed:
+            sys.stdout.write("\n# Same corpora, string-typed schemas\n\n" + real_report(
+                [score_corpus(path, plain_strings=True) for path in args.paths], args.errors))
         if args.calibration_cv:
             from bench.extraction.fit_calibration import collect, cv_report
 

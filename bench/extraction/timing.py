@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench.extraction.corpora import load_corpus
 from shared.extraction.schema import parse_schema
+from shared.jobs.options import ExtractOptions
 from shared.settings import get_settings
 from worker.pipeline.convert import ConversionRequest, convert_document
 from worker.pipeline.extract import extract_document
@@ -78,7 +79,8 @@ def scanned_pages(folders: list[Path], sample: int) -> PageTimes:
         started = _now()
         document = convert_document(ConversionRequest(doc.path.read_bytes(), doc.path.name, None))
         converted = time.perf_counter()
-        extract_document(document, {"schema": parse_schema(doc.schema), "allow_partial": True})
+        extract_document(document, ExtractOptions.model_validate(
+            {"schema": parse_schema(doc.schema), "allow_partial": True}))
         times.add(started, converted, _now(), max(len(document.pages), 1))
     return times
 
@@ -97,7 +99,8 @@ def text_pages() -> PageTimes:
         started = _now()
         document = convert_document(ConversionRequest(data, entry["file"], "application/pdf"))
         converted = time.perf_counter()
-        extract_document(document, {"schema": parse_schema(entry["schema"]), "allow_partial": True})
+        extract_document(document, ExtractOptions.model_validate(
+            {"schema": parse_schema(entry["schema"]), "allow_partial": True}))
         times.add(started, converted, _now(), max(len(document.pages), 1))
     return times
 

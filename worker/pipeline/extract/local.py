@@ -9,7 +9,7 @@ keeps the best-scoring reading with its location. Tables become arrays of object
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from worker.pipeline.document import Document, Page
@@ -31,6 +31,7 @@ from worker.pipeline.extract.config import DEFAULT_CONFIG, LocalConfig
 from worker.pipeline.extract.evidence import Evidence, FieldEvidence, union_bbox
 from worker.pipeline.extract.fallbacks import first_date, top_of_page_name, value_anywhere
 from worker.pipeline.extract.index import PageIndex, index_document
+from worker.pipeline.extract.kinds import as_string, reading_spec, string_kind
 from worker.pipeline.extract.labels import (
     Alias,
     field_aliases,
@@ -84,6 +85,8 @@ def candidate_evidence(document: Document, schema: dict[str, Any],
         if concept not in _RESOLVERS:
             continue
         kind = _RESOLVERS[concept]
+        # A plain-string date or amount is not compared: the model's "RM 9.00" and the page's
+        # "9.00" are one value, and the comparison (`crosscheck._same`) cannot tell that.
         if kind != schema_type(spec) and not (kind == "date" and spec.get("format") == "date"):
             continue
         best = _best_candidate(reading, concept)
@@ -130,6 +133,20 @@ def find_scalar(pages: list[PageIndex], name: str, spec: dict[str, Any], config:
     best labelled value, else a configured fallback."""
     aliases = _aliases(name, spec, config, prefix)
     concept = next((a.concept for a in aliases if a.concept), None)
+    # A plain-string field whose own words name a date or an amount is read as one, and
+    # its value handed back as a string (ISO date, plain decimal), or not at all.
+    kind = string_kind(name, spec, concept)
+    found = _find_typed(pages, name, reading_spec(spec, kind), config, prefix, reading,
+                        aliases, concept)
+    if found is None or kind is None:
+        return found
+    value = as_string(found.value, kind)
+    return None if value is None else replace(found, value=value)
+
+
+def _find_typed(pages: list[PageIndex], name: str, spec: dict[str, Any], config: LocalConfig,
+                prefix: str, reading: Reading | None, aliases: list[Alias],
+                concept: str | None) -> FieldEvidence | None:
     labelled = _labelled(pages, aliases, spec, config, concept)
     if reading is not None and concept in _RESOLVERS and not prefix:
         return _from_reading(pages, reading, concept, spec, labelled, config,
