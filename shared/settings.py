@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # The web console's session cookie lives this long; sign in again after it.
     console_session_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    # Failed console sign-ins one client address may make in a window before it gets 429
+    # (guessing API keys through the form); successful sign-ins do not count.
+    console_sign_in_max_failures: int = Field(default=10, ge=1, le=10_000)
+    console_sign_in_window_s: int = Field(default=900, ge=1, le=86400)
     log_level: str = "INFO"
 
     database_url: str = Field(
@@ -150,8 +154,19 @@ class Settings(BaseSettings):
     # addresses need a network that names them explicitly (see shared/net/ssrf.py).
     outbound_allowed_hosts: Annotated[list[str], NoDecode] = []
     outbound_allowed_networks: Annotated[list[str], NoDecode] = []
-    file_url_timeout_s: float = Field(default=60.0, gt=0)
+    file_url_timeout_s: float = Field(default=30.0, gt=0)
     """The total time a worker gives a job's `file_url` download, however the bytes trickle."""
+    # A `file_url` must keep sending: past the grace period its average rate must stay above
+    # the floor, and no single read may wait longer than the stall limit. A trickling source
+    # fails fast (400 `file_url_failed`) instead of holding a worker slot to the deadline.
+    file_url_min_bytes_per_s: int = Field(default=32 * 1024, ge=0)
+    file_url_rate_grace_s: float = Field(default=5.0, ge=0)
+    file_url_stall_s: float = Field(default=10.0, gt=0)
+    # At most this many `file_url` fetches per tenant at once, across all workers (a Redis
+    # semaphore whose entries expire, so a killed worker cannot leak one). A job past the cap
+    # waits in the queue, re-sent after `file_url_wait_s`, without holding a worker slot.
+    file_url_max_per_tenant: int = Field(default=2, ge=1)
+    file_url_wait_s: float = Field(default=2.0, gt=0)
 
     # Webhooks: per-attempt total time, retry delays (jittered), secret rotation overlap.
     webhook_timeout_s: float = 10.0

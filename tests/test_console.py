@@ -97,6 +97,7 @@ def test_sign_in_cookie_is_sealed_http_only_strict_and_short_lived(api: ApiServe
 
 
 def test_expired_or_foreign_sealed_cookies_are_no_session(api: ApiServer) -> None:
+    from shared.redis_client import get_redis
     from shared.sealing import seal
 
     tenant = make_tenant()
@@ -107,8 +108,13 @@ def test_expired_or_foreign_sealed_cookies_are_no_session(api: ApiServer) -> Non
         with console(api) as client:
             client.cookies.set("quarry_console", value, path="/console")
             assert client.get("/console/overview").headers["location"] == "/console/sign-in"
+    # A well-sealed, unexpired cookie is a session only while its id is live server-side.
+    live = {**expired, "exp": time.time() + 600, "sid": "sid-under-test"}
     with console(api) as client:
-        live = {**expired, "exp": time.time() + 600}
+        client.cookies.set("quarry_console", seal(json.dumps(live)), path="/console")
+        assert client.get("/console/overview").headers["location"] == "/console/sign-in"
+    get_redis().set("console:session:sid-under-test", b"1", ex=600)
+    with console(api) as client:
         client.cookies.set("quarry_console", seal(json.dumps(live)), path="/console")
         assert client.get("/console/overview").status_code == 200  # the control
 
@@ -134,6 +140,59 @@ def test_sign_out_clears_the_session(api: ApiServer) -> None:
         out = client.post("/console/sign-out", data={"csrf_token": csrf_of(page.text)})
         assert out.status_code == 303 and out.headers["location"] == "/console/sign-in"
         assert client.get("/console/overview").status_code == 303
+
+
+def test_a_cookie_saved_before_sign_out_is_refused_after_it(api: ApiServer) -> None:
+    tenant = make_tenant()
+    with signed_in(api, tenant) as client:
+        saved = client.cookies["quarry_console"]
+        token = csrf_of(client.get("/console/keys").text)
+        out = client.post("/console/sign-out", data={"csrf_token": token})
+        assert out.status_code == 303
+    with console(api) as replay:  # e.g. a copy taken from the browser before sign-out
+        replay.cookies.set("quarry_console", saved, path="/console")
+        for path in ("/console/overview", "/console/keys"):
+            response = replay.get(path)
+            assert response.status_code == 303 and response.headers["location"] == "/console/sign-in"
+        minted = replay.post("/console/keys", data={"name": "replayed", "csrf_token": token})
+        assert minted.status_code == 303 and minted.headers["location"] == "/console/sign-in"
+    names = [k["name"] for k in api.client(tenant.api_key).get("/v1/api-keys").json()["data"]]
+    assert "replayed" not in names
+
+
+def test_each_session_has_its_own_csrf_token(api: ApiServer) -> None:
+    tenant = make_tenant()
+    with signed_in(api, tenant) as first, signed_in(api, tenant) as second:
+        first_token = csrf_of(first.get("/console/keys").text)
+        second_token = csrf_of(second.get("/console/keys").text)
+        assert first_token != second_token
+        second.cookies.set("quarry_console", first.cookies["quarry_console"], path="/console")
+        crossed = second.post("/console/keys", data={"name": "crossed", "csrf_token": second_token})
+        assert crossed.status_code == 403
+
+
+def test_repeated_failed_sign_ins_get_429_until_the_window_ends(api: ApiServer) -> None:
+    from shared.redis_client import get_redis
+    from shared.settings import get_settings
+
+    tenant = make_tenant()
+    limit = get_settings().console_sign_in_max_failures
+    # Every test signs in from 127.0.0.1: start from no failures, and leave none behind.
+    get_redis().delete("console:sign-in-failures:127.0.0.1")
+    try:
+        with console(api) as client:
+            for _ in range(limit):
+                assert sign_in(client, "qk_guess").status_code == 401
+            blocked = sign_in(client, "qk_guess")
+            assert blocked.status_code == 429
+            assert 0 < int(blocked.headers["retry-after"]) <= get_settings().console_sign_in_window_s
+            assert "Too many failed sign-ins" in blocked.text
+            # Even the right key waits: the limit is on the address, not on what it guessed.
+            assert sign_in(client, tenant.api_key).status_code == 429
+    finally:
+        get_redis().delete("console:sign-in-failures:127.0.0.1")
+    with console(api) as client:
+        assert sign_in(client, tenant.api_key).status_code == 303
 
 
 # Overview, keys, jobs.

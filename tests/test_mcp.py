@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +85,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_mcp_tools_over_streamable_http(api: ApiServer, worker: Process, tmp_path: Path) -> None:
-    tenant = make_tenant(credits=100)
-    pdf = tmp_path / "invoice.pdf"
-    pdf.write_bytes(make_pdf(lines=INVOICE_LINES))
+@contextmanager
+def _http_server(api: ApiServer, key: str, *options: str) -> Iterator[str]:
+    """`quarry mcp --transport http` with these options, until it answers; its URL."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "quarry_client.cli", "mcp", "--transport", "http", "--port", str(port)],
-        env=_env(api, tenant.api_key), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-m", "quarry_client.cli", "mcp", "--transport", "http", "--port", str(port),
+         *options], env=_env(api, key), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -101,12 +102,63 @@ def test_mcp_tools_over_streamable_http(api: ApiServer, worker: Process, tmp_pat
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the MCP server did not start"
                 time.sleep(0.2)
-
-        async def run() -> dict[str, Any]:
-            async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=120) as client:
-                return await _exercise(client, pdf, base64.b64encode(pdf.read_bytes()).decode())
-
-        _check(asyncio.run(run()))
+        yield f"http://127.0.0.1:{port}/mcp"
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _refusal(result: Any) -> str:
+    assert result.is_error, result.content
+    text: str = result.content[0].text
+    return text
+
+
+def test_mcp_tools_over_streamable_http(api: ApiServer, worker: Process, tmp_path: Path) -> None:
+    tenant = make_tenant(credits=100)
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    pdf = allowed / "invoice.pdf"
+    pdf.write_bytes(make_pdf(lines=INVOICE_LINES))
+    # Outside the allowed directory: a secret, reachable by `..` and by a symlink inside it.
+    secret = tmp_path / "secret-key"
+    secret.write_text("do-not-read")
+    (allowed / "link-out").symlink_to(secret)
+    (allowed / "docs-link").symlink_to(tmp_path)
+
+    async def run(url: str) -> tuple[dict[str, Any], list[str]]:
+        async with Client(url, read_timeout_seconds=120) as client:
+            seen = await _exercise(client, pdf, base64.b64encode(pdf.read_bytes()).decode())
+            refusals = [_refusal(await client.call_tool("to_markdown", {"file_path": path}))
+                        for path in ("/etc/passwd", str(secret), f"{allowed}/../secret-key",
+                                     str(allowed / "link-out"), str(allowed / "docs-link" / "secret-key"))]
+            return seen, refusals
+
+    with _http_server(api, tenant.api_key, "--allow-dir", str(allowed)) as url:
+        seen, refusals = asyncio.run(run(url))
+    _check(seen)  # file_path inside the allowed directory works
+    for text in refusals:
+        assert "must be inside an allowed directory" in text, text
+        assert "do-not-read" not in text and "root:" not in text
+
+
+def test_mcp_over_http_reads_no_local_file_unless_allowed(api: ApiServer, tmp_path: Path) -> None:
+    tenant = make_tenant(credits=100)
+    pdf = tmp_path / "invoice.pdf"
+    pdf.write_bytes(make_pdf(lines=INVOICE_LINES))
+
+    async def run(url: str) -> list[str]:
+        async with Client(url, read_timeout_seconds=60) as client:
+            calls = [("to_markdown", {"file_path": "/etc/passwd"}),
+                     ("extract", {"schema": SCHEMA, "file_path": str(pdf)}),
+                     ("to_markdown", {"file_base64": base64.b64encode(b"x" * 2048).decode(),
+                                      "file_name": "big.pdf"})]
+            return [_refusal(await client.call_tool(tool, args)) for tool, args in calls]
+
+    with _http_server(api, tenant.api_key, "--max-file-bytes", "1024") as url:
+        passwd, local, too_big = asyncio.run(run(url))
+    assert "file_path is not accepted by this server" in passwd and "root:" not in passwd
+    assert "file_path is not accepted by this server" in local
+    assert "at most 1024 bytes" in too_big
+    with api.client(tenant.api_key) as client:  # nothing reached the API
+        assert client.get("/v1/jobs").json()["data"] == []

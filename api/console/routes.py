@@ -20,7 +20,7 @@ from api.console.charts import usage_chart
 from api.console.render import ConsoleRoute, NotSignedIn, page, redirect
 from api.console.session import (
     ConsoleSession,
-    clear_session,
+    end_session,
     new_session,
     read_session,
     sign_in_token,
@@ -28,6 +28,7 @@ from api.console.session import (
     store_sign_in_token,
     valid_sign_in_token,
 )
+from api.console.sign_in_limit import check_sign_in_allowed, record_sign_in_failure
 from api.console.timings import job_timings
 from api.deps import PageCursor, PageLimit, ResourceId, SessionDep
 from api.limits import apply_rate_limit
@@ -115,10 +116,12 @@ def sign_in(request: Request, api_key: Annotated[str, Form(max_length=MAX_KEY_CH
             csrf_token: CsrfField = "") -> Response:
     if not valid_sign_in_token(request, csrf_token):
         return _sign_in_page(request, error="The sign-in form expired. Try again.", status_code=403)
+    check_sign_in_allowed(request)
     try:
         with transaction() as db:
             caller = authenticate(db, api_key.strip())
     except Unauthorized:
+        record_sign_in_failure(request)
         return _sign_in_page(request, error="That API key is not valid or has been revoked.",
                              status_code=401)
     apply_rate_limit(request, caller)
@@ -128,9 +131,9 @@ def sign_in(request: Request, api_key: Annotated[str, Form(max_length=MAX_KEY_CH
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, _: FormUserDep) -> Response:
+def sign_out(request: Request, user: FormUserDep) -> Response:
     response = redirect("/console/sign-in")
-    clear_session(request, response)
+    end_session(request, response, user.session)
     return response
 
 

@@ -1,7 +1,9 @@
 """The console's session cookie and CSRF tokens.
 
 The cookie holds the API key the user signed in with, sealed with the server key
-(`shared.sealing`), an expiry and the session's CSRF token. Keeping the key (sealed, never
+(`shared.sealing`), an expiry, the session's own CSRF token and the session's id. The id must
+be live in Redis (`api.console.live_sessions`) on every request, so signing out ends the
+session server-side: a copy of the cookie stops working too. Keeping the key (sealed, never
 shown) rather than a copy of what it allowed means every console request authenticates
 through `shared.tenants.service.authenticate`, exactly as the API does: revoking the key
 ends its console sessions at once, and a tenant's rate limits apply to the console too.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.responses import Response
 
+from api.console.live_sessions import forget, is_live, new_session_id, remember
 from shared.sealing import seal, unseal
 from shared.settings import get_settings
 
@@ -37,6 +40,7 @@ class ConsoleSession:
     api_key: str
     csrf_token: str
     expires_at: float
+    session_id: str
 
     def valid_csrf(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf_token, token or "")
@@ -45,12 +49,12 @@ class ConsoleSession:
 def new_session(api_key: str) -> ConsoleSession:
     ttl = get_settings().console_session_ttl_s
     return ConsoleSession(api_key=api_key, csrf_token=secrets.token_urlsafe(32),
-                          expires_at=time.time() + ttl)
+                          expires_at=time.time() + ttl, session_id=new_session_id())
 
 
 def read_session(request: Request) -> ConsoleSession | None:
     """The cookie's session, or None when it is missing, forged, sealed under another server
-    key, made for something else, or expired."""
+    key, made for something else, expired, or ended (signed out)."""
     sealed = request.cookies.get(SESSION_COOKIE)
     plain = unseal(sealed) if sealed else None
     if plain is None:
@@ -60,10 +64,12 @@ def read_session(request: Request) -> ConsoleSession | None:
         if values.get("purpose") != PURPOSE:
             return None
         session = ConsoleSession(api_key=str(values["key"]), csrf_token=str(values["csrf"]),
-                                 expires_at=float(values["exp"]))
+                                 expires_at=float(values["exp"]), session_id=str(values["sid"]))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return session if session.expires_at > time.time() else None
+    if session.expires_at <= time.time() or not is_live(session.session_id):
+        return None
+    return session
 
 
 def _secure(request: Request) -> bool:
@@ -82,11 +88,23 @@ def _clear(request: Request, response: Response, name: str) -> None:
 
 
 def store_session(request: Request, response: Response, session: ConsoleSession) -> None:
-    """Start the session; the sign-in form's own token is spent."""
-    payload = json.dumps({"purpose": PURPOSE, "key": session.api_key,
-                          "csrf": session.csrf_token, "exp": session.expires_at})
-    _set(request, response, SESSION_COOKIE, seal(payload), get_settings().console_session_ttl_s)
+    """Start the session (live server-side for as long as its cookie); the sign-in form's own
+    token is spent."""
+    ttl = get_settings().console_session_ttl_s
+    replaced = read_session(request)
+    if replaced is not None:  # signing in again in this browser ends the session it had
+        forget(replaced.session_id)
+    payload = json.dumps({"purpose": PURPOSE, "key": session.api_key, "csrf": session.csrf_token,
+                          "exp": session.expires_at, "sid": session.session_id})
+    remember(session.session_id, ttl)
+    _set(request, response, SESSION_COOKIE, seal(payload), ttl)
     _clear(request, response, SIGN_IN_COOKIE)
+
+
+def end_session(request: Request, response: Response, session: ConsoleSession) -> None:
+    """Sign out: the session ends server-side (every copy of its cookie) and in this browser."""
+    forget(session.session_id)
+    clear_session(request, response)
 
 
 def clear_session(request: Request, response: Response) -> None:

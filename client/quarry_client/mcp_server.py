@@ -1,8 +1,9 @@
 """`quarry mcp`: Quarry as tools for an agent, over the Model Context Protocol.
 
 Tools: `extract`, `to_markdown`, `job_status` and `usage`. A document is given as a local
-`file_path` (what an agent on the same machine has) or as `file_base64` + `file_name` (what
-a remote agent over streamable HTTP can send). A call waits up to `wait_seconds` for the job;
+`file_path` (what an agent on the same machine has; over HTTP only inside the directories the
+operator allowed, see `mcp_documents`) or as `file_base64` + `file_name` (what a remote agent
+over streamable HTTP can send). A call waits up to `wait_seconds` for the job;
 a longer one answers with the job's id and status, to follow with `job_status`.
 
 Needs the `mcp` extra (the official MCP Python SDK, 2.x); configured by the same settings
@@ -11,10 +12,7 @@ as the SDK and CLI (QUARRY_API_KEY, QUARRY_BASE_URL / QUARRY_URL, the config fil
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -24,38 +22,26 @@ from pydantic import Field
 from quarry_client import __version__
 from quarry_client.async_client import AsyncQuarry
 from quarry_client.errors import QuarryError
-from quarry_client.files import LoadedFile, load_file
 from quarry_client.flow import PollSchedule, extract_result, markdown_result
+from quarry_client.mcp_documents import DocumentPolicy
 from quarry_client.models import Job
 from quarry_client.options import EXTRACT, TO_MARKDOWN, JobOptions
 
 INSTRUCTIONS = """Quarry turns documents (PDF, scans, Office files, images, HTML) into
 schema-valid JSON (`extract`) or markdown (`to_markdown`). Give a document as `file_path`
-(a path on the machine running this server) or `file_base64` with `file_name`. Each call
+(a path on the machine running this server, where it allows local files) or `file_base64`
+with `file_name`. Each call
 costs credits (see `usage`). If a job is still running after `wait_seconds`, the answer has
 `"done": false` and a `job_id`: call `job_status` with it until `done` is true."""
 
-FilePath = Annotated[str | None, Field(description="Path of the document on this machine.")]
+FilePath = Annotated[str | None, Field(
+    description="Path of the document on the server's machine (refused over HTTP unless the "
+                "server allows that directory; then use file_base64).")]
 FileBase64 = Annotated[str | None, Field(description="The document's bytes, base64-encoded.")]
 FileName = Annotated[str | None, Field(description="File name (with extension) for file_base64.")]
 PageRange = Annotated[str | None, Field(
     description='Only these 1-based pages, like "1-3,7" (only they are billed).')]
 WaitSeconds = Annotated[float, Field(ge=0, le=600, description="How long to wait for the result.")]
-
-
-def _document(file_path: str | None, file_base64: str | None, file_name: str | None) -> LoadedFile:
-    if (file_path is None) == (file_base64 is None):
-        raise ToolError("give exactly one of file_path or file_base64")
-    if file_path is not None:
-        path = Path(file_path).expanduser()
-        if not path.is_file():
-            raise ToolError(f"no such file: {file_path}")
-        return load_file(path, file_name)
-    try:
-        data = base64.b64decode(file_base64 or "", validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise ToolError(f"file_base64 is not valid base64: {error}") from error
-    return load_file((file_name or "document", data))
 
 
 def _schema(schema: dict[str, Any] | str) -> dict[str, Any] | str:
@@ -72,8 +58,11 @@ def _pending(job: Job) -> dict[str, Any]:
     return {"done": False, "job_id": job.job_id, "status": job.status, "progress": job.progress}
 
 
-def build_server(api_key: str | None = None, base_url: str | None = None) -> MCPServer:
-    """The MCP server; each tool call uses one SDK client with these credentials."""
+def build_server(api_key: str | None = None, base_url: str | None = None,
+                 documents: DocumentPolicy | None = None) -> MCPServer:
+    """The MCP server; each tool call uses one SDK client with these credentials, and takes
+    its document as `documents` allows (default: any local path, as over stdio)."""
+    policy = documents or DocumentPolicy()
     server = MCPServer("quarry", instructions=INSTRUCTIONS, version=__version__)
 
     def client() -> AsyncQuarry:
@@ -103,7 +92,7 @@ def build_server(api_key: str | None = None, base_url: str | None = None) -> MCP
         page_range: PageRange = None, wait_seconds: WaitSeconds = 120,
     ) -> dict[str, Any]:
         """Extract JSON matching `schema` from a document."""
-        document = _document(file_path, file_base64, file_name)
+        document = policy.load(file_path, file_base64, file_name)
         options = JobOptions(EXTRACT, schema=_schema(schema), mode=mode, allow_partial=allow_partial,
                              page_range=page_range)
         try:
@@ -127,7 +116,7 @@ def build_server(api_key: str | None = None, base_url: str | None = None) -> MCP
         page_range: PageRange = None, wait_seconds: WaitSeconds = 120,
     ) -> dict[str, Any]:
         """Convert a document to markdown (tables, headings, reading order kept)."""
-        document = _document(file_path, file_base64, file_name)
+        document = policy.load(file_path, file_base64, file_name)
         options = JobOptions(TO_MARKDOWN, conversion_mode=conversion_mode, page_range=page_range)
         try:
             async with client() as quarry:

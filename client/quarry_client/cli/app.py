@@ -247,6 +247,13 @@ def mcp(
     host: Annotated[str, typer.Option(help="http: address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="http: port", min=1, max=65535)] = 8765,
     path: Annotated[str, typer.Option(help="http: endpoint path")] = "/mcp",
+    allow_dir: Annotated[list[Path] | None, typer.Option(
+        "--allow-dir", metavar="DIR",
+        help="Directory whose files the file_path argument may name (repeatable). Over http none "
+             "by default: clients send file_base64. Over stdio any path the user can read, "
+             "unless given.")] = None,
+    max_file_bytes: Annotated[int, typer.Option(
+        help="Largest document a tool call may send or name", min=1)] = 50 * 1024 * 1024,
 ) -> None:
     """Run an MCP server exposing extract, to-markdown, job status and usage as tools.
 
@@ -254,6 +261,7 @@ def mcp(
     needs the `mcp` extra: pip install "quarry-client[mcp]".
     """
     try:
+        from quarry_client.mcp_documents import DocumentPolicy, base64_length
         from quarry_client.mcp_server import build_server
     except ImportError as error:
         stderr.print(f"[red]error:[/red] quarry mcp needs the 'mcp' extra: "
@@ -261,11 +269,24 @@ def mcp(
         raise typer.Exit(1) from None
     cli = state(ctx)
     connection = resolve_connection(cli.api_key, cli.url, cli.config)
-    server = build_server(connection.api_key, connection.url)
+    # Over HTTP anyone who reaches the port calls the tools: no local file is readable
+    # unless the operator named its directory.
+    if allow_dir is None and transport == Transport.stdio:
+        documents = DocumentPolicy(max_bytes=max_file_bytes)
+    else:
+        try:
+            documents = DocumentPolicy.confined_to(allow_dir or [], max_file_bytes)
+        except OSError as error:
+            stderr.print(f"[red]error:[/red] --allow-dir: {error}", highlight=False)
+            raise typer.Exit(2) from None
+    server = build_server(connection.api_key, connection.url, documents)
     if transport == Transport.stdio:
         server.run("stdio")
     else:
-        server.run("streamable-http", host=host, port=port, streamable_http_path=path)
+        # Room for the largest document as base64 plus the call's other arguments.
+        body_limit = base64_length(max_file_bytes) + 1024 * 1024
+        server.run("streamable-http", host=host, port=port, streamable_http_path=path,
+                   max_request_body_size=body_limit)
 
 
 def main() -> None:
