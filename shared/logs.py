@@ -35,3 +35,10 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request's full URL at INFO ("HTTP Request: GET …"); a user's URL
+    # (`file_url`, `webhook_url`) may carry a password or a token, which must not reach logs.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+QUIET_LOGGERS = ("httpx", "httpcore")

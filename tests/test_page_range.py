@@ -3,8 +3,10 @@ the markdown result carries each page's markdown and size."""
 
 from __future__ import annotations
 
+import io
 import json
 
+import openpyxl
 import pymupdf
 
 from tests.factories import make_tenant
@@ -84,3 +86,41 @@ def test_a_bad_page_range_is_a_clear_400(api: ApiServer) -> None:
             assert words in response.json()["detail"], response.json()
         balance = client.get(f"/v1/billing/balance/{tenant.tenant_id}").json()
     assert balance["credits_balance"] == 100  # nothing held or charged
+
+
+def workbook_with_hidden_sheets(hidden: int) -> bytes:
+    """One visible sheet and `hidden` hidden ones (the converter leaves those out)."""
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Shown"
+    workbook.active["A1"] = "Visible marker"
+    for number in range(1, hidden + 1):
+        sheet = workbook.create_sheet(f"Hidden{number}")
+        sheet["A1"] = f"Hidden marker {number}"
+        sheet.sheet_state = "hidden"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_hidden_sheets_are_not_pages_on_either_route(api: ApiServer, worker: Process) -> None:
+    tenant = make_tenant(credits=100)
+    workbook = ("book.xlsx", workbook_with_hidden_sheets(9))
+    schema = json.dumps({"marker": "string"})
+    with api.client(tenant.api_key) as client:
+        past = [client.post("/v1/to-markdown", files={"file": workbook},
+                            data={"page_range": "2"}),
+                client.post("/v1/extract", files={"file": workbook},
+                            data={"schema": schema, "page_range": "2"})]
+        first = client.post("/v1/to-markdown", files={"file": workbook},
+                            data={"page_range": "1"})
+        whole = client.post("/v1/to-markdown", files={"file": workbook})
+    for response in past:
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "invalid_page_range"
+        assert "has 1 page" in response.json()["detail"]
+    for response in (first, whole):
+        assert response.status_code == 200, response.text
+        assert [page["page"] for page in response.json()["pages"]] == [1]
+        assert "Visible marker" in response.json()["markdown"]
+        assert "Hidden marker" not in response.json()["markdown"]
+        assert response.json()["cost"]["pages"] == 1  # hidden sheets are not billed

@@ -2,13 +2,17 @@
 
 Every request (each redirect hop too) goes through `GuardedTransport`, so the SSRF rules
 hold; the body is counted while it streams and the download stops at the upload size
-limit (413), so a huge or endless body never fills memory. The bytes are then kept in the
-job's upload like any other, and the file checks run on them as on an upload's.
+limit (413), so a huge or endless body never fills memory. A source that trickles fails
+fast: past a short grace its average rate must stay above a floor and no read may stall for
+long, within a total deadline (400 `file_url_failed`), so it cannot hold a worker slot for
+free. The bytes are then kept in the job's upload like any other, and the file checks run
+on them as on an upload's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 import httpx
 
@@ -17,8 +21,8 @@ from shared.db.session import transaction
 from shared.errors import BadRequest
 from shared.jobs.models import Upload
 from shared.jobs.uploads import check_size
-from shared.net.outbound import outbound_client
-from shared.settings import get_settings
+from shared.net.outbound import GuardedTransport
+from shared.settings import Settings, get_settings
 from shared.storage.factory import get_storage
 
 
@@ -45,14 +49,12 @@ def fetch_file(url: str) -> bytes:
     """GET `url`'s body, at most the upload size limit; 400 `file_url_failed` when it can't."""
     settings = get_settings()
     try:
-        with (outbound_client(field="file_url", timeout_s=settings.file_url_timeout_s,
-                              follow_redirects=True) as client,
-              client.stream("GET", url) as response):
+        with (_client(settings) as client, client.stream("GET", url) as response):
             if response.status_code != 200:
                 raise FileUrlFailed(f"file_url answered HTTP {response.status_code}.")
             declared = response.headers.get("content-length", "")
             check_size(int(declared) if declared.isdigit() else None)
-            return _read_bounded(response)
+            return _read_bounded(response, settings)
     except httpx.TooManyRedirects as exc:
         raise FileUrlFailed("file_url redirected too many times.") from exc
     except httpx.TimeoutException as exc:
@@ -61,9 +63,29 @@ def fetch_file(url: str) -> bytes:
         raise FileUrlFailed(f"file_url could not be fetched: {type(exc).__name__}.") from exc
 
 
-def _read_bounded(response: httpx.Response) -> bytes:
+def _client(settings: Settings) -> httpx.Client:
+    """`outbound_client`'s guarded transport (total deadline), but each connect and read
+    bounded by the shorter stall limit: a source that goes quiet fails then, not at the end."""
+    transport = GuardedTransport(field="file_url", total_timeout_s=settings.file_url_timeout_s)
+    stall = min(settings.file_url_stall_s, settings.file_url_timeout_s)
+    return httpx.Client(transport=transport, timeout=stall, follow_redirects=True,
+                        trust_env=False)
+
+
+def _read_bounded(response: httpx.Response, settings: Settings) -> bytes:
     received = bytearray()
+    started = time.monotonic()
     for chunk in response.iter_bytes():
         received += chunk
         check_size(len(received))  # 413 as soon as the body passes the limit
+        _check_rate(len(received), time.monotonic() - started, settings)
     return bytes(received)
+
+
+def _check_rate(received: int, elapsed_s: float, settings: Settings) -> None:
+    """After the grace period, the body's average rate must stay above the floor."""
+    floor = settings.file_url_min_bytes_per_s
+    if elapsed_s <= settings.file_url_rate_grace_s or received >= floor * elapsed_s:
+        return
+    raise FileUrlFailed(f"file_url sent the file too slowly ({received / elapsed_s:.0f} bytes/s "
+                        f"on average; at least {floor} bytes/s are needed).")

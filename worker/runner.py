@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -37,6 +38,7 @@ from shared.metrics import observe_job
 from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
+from worker.fetch_slots import FetchSlot, TenantAtCap, fetch_slot
 from worker.parts.plan import pages_to_split, send_parts
 from worker.pipeline.run import JobInput, PipelineResult, run_pipeline
 from worker.remote_file import fetch_into_upload
@@ -156,7 +158,20 @@ def execute_job(job_id: str) -> RetryLater | None:
     """Process `job_id`; return when to try again, or None when nothing is left to do.
 
     A long PDF is handed to page-range parts sent to the job's queue (see `worker.parts`).
+    A `file_url` job whose tenant already runs its cap of fetches waits, unclaimed, and is
+    sent again later (`worker.fetch_slots`).
     """
+    slot = fetch_slot(job_id)
+    if isinstance(slot, TenantAtCap):
+        return RetryLater(slot.retry_in_s)
+    try:
+        return _execute_claimed(job_id, slot)
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def _execute_claimed(job_id: str, slot: FetchSlot | None) -> RetryLater | None:
     with transaction() as session:
         claim = claim_job(session, job_id)
         if claim is None:
@@ -170,14 +185,14 @@ def execute_job(job_id: str) -> RetryLater | None:
         # out of memory, a native crash): the file is the likely cause, so stop here.
         run.fail(worker_lost())
         return None
-    return run.settle(lambda: process_job(run))
+    return run.settle(lambda: process_job(run, slot))
 
 
-def process_job(run: JobRun) -> PipelineResult | None:
+def process_job(run: JobRun, slot: FetchSlot | None = None) -> PipelineResult | None:
     """Read the file, hold the price of its pages, then convert here or in parts."""
     job = run.job
     vet_model_endpoints(job.options.model_sections())  # again at run time: DNS may have changed
-    data = read_job_file(job)
+    data = read_job_file(job, slot)
     watch = JobWatch(run.claim)
     # Count the pages (attachments included; the page_range's, when it has one) and hold
     # their price before any conversion. A range beyond the document is a 400 here.
@@ -198,13 +213,15 @@ def cover(claim: Claim, pages: int) -> None:
         cover_pages(session, claim, pages)
 
 
-def read_job_file(job: LoadedJob) -> bytes:
+def read_job_file(job: LoadedJob, slot: FetchSlot | None = None) -> bytes:
     """The job's bytes, which must be those first stored or read (409 `upload_changed`).
 
-    A job submitted with a `file_url` fetches them first (through the outbound guard)."""
+    A job submitted with a `file_url` fetches them first (through the outbound guard),
+    holding its tenant's fetch `slot` only for the download."""
     if job.options.file_url:
-        data = fetch_into_upload(job.options.file_url, upload_id=job.upload_id,
-                                 storage_key=job.storage_key)
+        with slot or nullcontext():
+            data = fetch_into_upload(job.options.file_url, upload_id=job.upload_id,
+                                     storage_key=job.storage_key)
         if data is not None:
             return data
     data = get_storage().get_bytes(job.storage_key)

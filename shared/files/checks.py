@@ -33,6 +33,7 @@ from shared.files.kinds import (
 from shared.files.limits import check_page_count
 from shared.files.msg import msg_attachments, read_message
 from shared.files.pdf import check_pdf
+from shared.files.sheets import xlsx_pages
 from shared.files.sniff import looks_like_text, sniff_binary_kind, sniff_text_kind
 from shared.settings import Settings, get_settings
 
@@ -155,6 +156,9 @@ def _office_pages(data: bytes, kind: str, settings: Settings) -> int:
         raise InvalidFile(signature_message(BY_NAME[kind])) from exc
     pattern = {"pptx": _SLIDE, "xlsx": _SHEET}.get(kind)
     pages = max(1, sum(1 for name in names if pattern.match(name))) if pattern else 1
+    if kind == "xlsx":
+        # Hidden sheets are not converted, so they are neither pages nor billed.
+        pages = xlsx_pages(data) or pages
     if kind in _ODF_PAGES:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             pages = max(1, len(_ODF_PAGES[kind].findall(archive.read("content.xml"))))

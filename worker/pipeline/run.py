@@ -70,6 +70,10 @@ def convert_pages(request: ConversionRequest, job: JobInput) -> Document:
                                                       table_format=request.table_format)
                                     for start, stop in _runs(wanted)])
     document = convert_document(request)
+    # The up-front count and the converter should agree; when they do not (a part the count
+    # took for a page), the range is checked again against the pages really converted, so
+    # a page past them is the documented 400, never an empty result or a 500.
+    selected_pages(spec, len(document.pages))
     keep = set(wanted)
     return replace(document, pages=[page for index, page in enumerate(document.pages)
                                     if index in keep])
@@ -156,7 +160,7 @@ def page_results(document: Document, markdown: str) -> list[dict[str, Any]]:
         found = markdown.find(marker, position)
         starts.append((found, len(marker)) if found >= 0 else (position, 0))
         position = max(position, found + len(marker)) if found >= 0 else position
-    ends = [start for start, _ in starts[1:]] + [len(markdown)]
+    ends = [start for start, _ in starts[1:]] + [len(markdown)] if starts else []
     return [_page_result(page, markdown[start + skip:end].strip())
             for page, (start, skip), end in zip(document.pages, starts, ends, strict=True)]
 
