@@ -59,6 +59,13 @@ def one_core() -> str:
     """Pin this process to one CPU core and OCR to one thread; say what was done."""
     os.environ["QUARRY_OCR_THREADS"] = "1"
     get_settings.cache_clear()
+    # Engines loaded earlier in this process (the accuracy run) keep their thread pools:
+    # drop them so the timed run loads one-thread sessions.
+    from worker.pipeline.ocr import classifier, engine
+
+    engine.get_engine.cache_clear()
+    engine._load.cache_clear()
+    classifier.get_classifier.cache_clear()
     if hasattr(os, "sched_setaffinity"):
         core = min(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {core})

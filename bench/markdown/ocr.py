@@ -6,7 +6,10 @@ held to one thread), so that CPU seconds and peak RSS are that engine's alone:
 
 - `quarry`: Quarry's local OCR as a job runs it: RapidOCR 3 (shipped PP-OCRv6
   models), the page-orientation classifier, deskew, and the OCR'd page's
-  tables and column order (`convert.ocr_layout`);
+  tables and column order (`convert.ocr_layout`; the layout model only where
+  the rows leave the order in doubt, `convert.ocr_columns`);
+- `quarry-layout-model`: the same, with the layout model offered every page (as
+  text pages get it: wherever lines stand side by side), to show what it costs;
 - `rapidocr3`: plain RapidOCR 3 on the same models, one pass, nothing else;
 - `rapidocr-onnxruntime-1.4.4`: the engine Quarry used before, one plain pass
   (measured only where that package is installed).
@@ -30,7 +33,7 @@ from typing import Any
 import numpy as np
 
 IMAGES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
-ENGINES = ("quarry", "rapidocr3", "rapidocr-onnxruntime-1.4.4")
+ENGINES = ("quarry", "quarry-layout-model", "rapidocr3", "rapidocr-onnxruntime-1.4.4")
 
 
 def main() -> None:
@@ -123,9 +126,13 @@ def _pdf_pages(path: Path, dpi: int) -> list[np.ndarray[Any, Any]]:
 
 def _reader(engine: str) -> Any:
     """A function reading one page image the way `engine` does; loaded before timing starts."""
-    if engine == "quarry":
+    if engine in ("quarry", "quarry-layout-model"):
+        from worker.pipeline.convert import ocr_layout
         from worker.pipeline.convert.ocr_layout import structure_ocr_page
         from worker.pipeline.ocr import LocalOcr
+
+        if engine == "quarry-layout-model":
+            ocr_layout.needs_layout_model = lambda page: True
 
         ocr = LocalOcr()
 
@@ -171,7 +178,7 @@ def _print(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
           + "), one core each")
     from worker.pipeline.ocr.engine import engine_name
 
-    print(f"quarry and rapidocr3 run {engine_name()} with the models its wheel ships")
+    print(f"quarry, quarry-layout-model, rapidocr3 run {engine_name()} with the models its wheel ships")
     print(f"{'engine':30} {'pages':>5} {'CPU s/page':>10} {'wall s/page':>11} {'chars':>7} "
           f"{'peak RSS MiB':>12}")
     for row in rows:

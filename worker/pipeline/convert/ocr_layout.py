@@ -7,8 +7,9 @@ lines and rendered look. An OCR'd page is given one, as OCR'd PDFs are built
 (and as `pymupdf.layout` expects OCR to be fed to it): a one-page PDF holding
 the scan as its picture, the OCR words as invisible text at their boxes, and
 the ruling lines found in the pixels as vector lines. `pdf_layout.structure_page`
-then finds ruled tables, reads columns and tables without rules, and rebuilds
-the page's blocks exactly as it does for a text page.
+then finds ruled tables and rebuilds the page's blocks as it does for a text page.
+The layout model (columns) runs only where the OCR'd rows leave the order in doubt
+(`ocr_columns`); elsewhere the page needs no picture, only its words and rules.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import pymupdf
 
 from shared.settings import get_settings
+from worker.pipeline.convert.ocr_columns import needs_layout_model
 from worker.pipeline.convert.pdf_layout import structure_page
 from worker.pipeline.document import Page
 from worker.pipeline.ocr.engine import Gray
@@ -50,13 +52,15 @@ def structure_ocr_page(page: Page, image: Gray, scale: float, table_format: str 
     begun = started if started is not None else time.perf_counter()
     try:
         upright = rotate(image, page.rotation) if page.rotation % 360 else image
+        model = needs_layout_model(page) and \
+            time.perf_counter() - begun < get_settings().page_time_limit_s
         with pymupdf.open() as pdf:  # type: ignore[no-untyped-call]
             pdf_page: Any = pdf.new_page(width=page.width, height=page.height)
-            _draw_scan(pdf_page, upright)
+            if model:
+                _draw_scan(pdf_page, upright)
             _draw_rules(pdf_page, upright, scale)
             _write_words(pdf_page, page)
-            in_time = time.perf_counter() - begun < get_settings().page_time_limit_s
-            structure_page(pdf_page, page, table_format, model=in_time)
+            structure_page(pdf_page, page, table_format, model=model)
     except Exception:  # structure is a bonus: a failure must not cost the page its words
         log.warning("structure of OCR'd page %d failed", page.number, exc_info=True)
 

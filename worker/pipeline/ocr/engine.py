@@ -78,6 +78,11 @@ def _load(models: ShippedModels) -> Any:
         "Det.limit_type": "max", "Det.limit_side_len": 1280,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads if threads > 0 else -1,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1 if threads > 0 else -1,
+        # RapidOCR turns ONNX Runtime's memory arena off; every recogniser batch then allocates
+        # afresh. With it on, pages read ~10 % faster, to the same characters, for a higher
+        # peak RSS (~+130 MiB on 150-dpi A4 pages, `bench.markdown.ocr`). What it keeps is
+        # bounded: detection input is capped (above), recogniser batches are 48 px high.
+        "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
     }
     log.info("loading the local OCR engine (%s, %s)", models.det.name, models.rec.name)
     return RapidOCR(params=params)
