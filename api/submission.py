@@ -18,6 +18,7 @@ from api.limits import guard_queue_depth, sync_wait
 from shared.artifacts.service import resolve_artifact_options
 from shared.billing.ledger import balance
 from shared.clock import isoformat
+from shared.contract.jobs import seed_keys
 from shared.db.session import transaction
 from shared.errors import BadRequest
 from shared.files.checks import FileInfo
@@ -165,4 +166,5 @@ def finished_response(job: Job, credits_remaining: int) -> JSONResponse:
         processed_at=isoformat(job.finished_at),
     )
     view.setdefault("validation_errors", None)
+    view.update(seed_keys(view, credits_remaining=credits_remaining))
     return JSONResponse(view, status_code=200)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import CallerDep, PageCursor, PageLimit, ResourceId, SessionDep
 from api.responses import error_responses
-from shared.contract.jobs import JobOut
+from shared.billing.ledger import balance
+from shared.contract.jobs import JobOut, seed_keys
 from shared.contract.paging import DEFAULT_LIMIT, Page
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.jobs import service
@@ -18,14 +19,18 @@ from shared.jobs.schemas import job_view
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def job_out(job: Job) -> JobOut:
-    return JobOut.model_validate(job_view(job))
+def job_out(job: Job, credits_remaining: int | None = None) -> JobOut:
+    view = job_view(job)
+    return JobOut.model_validate({**view, **seed_keys(view, credits_remaining=credits_remaining)})
 
 
 @router.get("/{job_id}", response_model=JobOut, response_model_exclude_unset=True,
             responses=error_responses(NotFound))
 def get_job(job_id: ResourceId, caller: CallerDep, session: SessionDep) -> JobOut:
-    return job_out(service.get_job(session, tenant_id=caller.tenant_id, job_id=job_id))
+    """A finished extract job also carries the second seed's keys (`extractedData`, …);
+    its `creditsRemaining` is the tenant's balance now."""
+    job = service.get_job(session, tenant_id=caller.tenant_id, job_id=job_id)
+    return job_out(job, balance(session, caller.tenant_id))
 
 
 @router.get("", response_model=Page[JobOut], response_model_exclude_unset=True,

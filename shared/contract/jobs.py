@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
 from shared.contract.base import ResponseBody
+from shared.jobs.states import Operation
+
+RAW_TEXT_LIMIT = 100_000
+"""`rawText` (the second seed's name) carries at most this many characters of the document's
+text, so a long document does not double the answer's size; `raw_text` keeps it whole."""
 
 
 class Cost(ResponseBody):
@@ -22,7 +28,8 @@ class Progress(ResponseBody):
 class JobOut(ResponseBody):
     """A job as `GET /v1/jobs/{id}` shows it. A finished job also carries its result fields:
     extract `result`, `validation_errors`, `confidence`, `fields`, `raw_text`; to-markdown
-    `markdown`, `plain_text`, `meta`. A purged job's result is `purged: true`, `purged_at`."""
+    `markdown`, `plain_text`, `meta`. A purged job's result is `purged: true`, `purged_at`.
+    An extract job with a result also carries the second seed's keys (`seed_keys`)."""
 
     job_id: str
     operation: str = Field(examples=["inference.extract"])
@@ -45,6 +52,33 @@ class JobOut(ResponseBody):
     markdown: str | None = None
     plain_text: str | None = None
     meta: dict[str, Any] | None = None
+    # The second seed product's names for a finished extract job, beside Quarry's own, so a
+    # client written for it reads the answer unchanged (see `seed_keys`).
+    extractedData: Any = Field(default=None, description="= `result`")
+    confidenceScore: int | None = Field(default=None, description="= `confidence` (0–100)")
+    processedAt: str | None = Field(default=None, description="= `finished_at`")
+    creditsRemaining: int | None = Field(
+        default=None, description="the tenant's credit balance (after this job's charge)")
+    rawText: str | None = Field(
+        default=None, description=f"`raw_text`, cut to its first {RAW_TEXT_LIMIT:,} characters")
+
+
+def seed_keys(view: Mapping[str, Any], *, credits_remaining: int | None) -> dict[str, Any]:
+    """The second seed's keys for a job view: only an extract job that has a result (not a
+    queued, failed or purged one) gets them; every value is one of Quarry's own keys."""
+    if view.get("operation") != Operation.EXTRACT or "result" not in view:
+        return {}
+    confidence = view.get("confidence")
+    raw_text = view.get("raw_text")
+    keys: dict[str, Any] = {
+        "extractedData": view["result"],
+        "confidenceScore": None if confidence is None else round(confidence),
+        "processedAt": view.get("finished_at"),
+        "rawText": None if raw_text is None else raw_text[:RAW_TEXT_LIMIT],
+    }
+    if credits_remaining is not None:
+        keys["creditsRemaining"] = credits_remaining
+    return keys
 
 
 class JobAccepted(ResponseBody):
