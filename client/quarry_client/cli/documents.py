@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from quarry_client.cli.output import emit, state, stdout, wait_with_progress
+from quarry_client.cli.output import CliState, emit, state, stdout, wait_with_progress
 from quarry_client.cli.params import (
     ConversionModeOpt,
     ExtractModeOpt,
@@ -44,6 +44,7 @@ from quarry_client.cli.params import (
     read_schema,
 )
 from quarry_client.flow import extract_result, markdown_result
+from quarry_client.models import Job
 from quarry_client.options import EXTRACT, TO_MARKDOWN, JobOptions
 
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the output to this file.")]
@@ -89,11 +90,8 @@ def extract(
                          ocr_num_retries),
         webhook_url=webhook_url, metadata=read_json_object(metadata, "--metadata"),
         page_range=pages, ocr_lang=ocr_lang, table_format=enum_value(table_format))  # type: ignore[arg-type]
-    with cli.client() as quarry:
-        job = quarry.submit(file, options, wait=wait, idempotency_key=idempotency_key,
-                            file_url=file_url)
-        job = wait_with_progress(quarry, job, timeout=timeout, enabled=progress,
-                                 label=f"extracting {source}")
+    job = _run(cli, file, options, file_url=file_url, wait=wait, timeout=timeout,
+               idempotency_key=idempotency_key, progress=progress, label=f"extracting {source}")
     result = extract_result(job)
     text = json.dumps(result.raw if cli.json else result.result, indent=2, ensure_ascii=False)
     if out is not None:
@@ -124,11 +122,8 @@ def markdown(
                          ocr_num_retries),
         webhook_url=webhook_url, metadata=read_json_object(metadata, "--metadata"),
         page_range=pages, ocr_lang=ocr_lang, table_format=enum_value(table_format))  # type: ignore[arg-type]
-    with cli.client() as quarry:
-        job = quarry.submit(file, options, wait=wait, idempotency_key=idempotency_key,
-                            file_url=file_url)
-        job = wait_with_progress(quarry, job, timeout=timeout, enabled=progress,
-                                 label=f"converting {source}")
+    job = _run(cli, file, options, file_url=file_url, wait=wait, timeout=timeout,
+               idempotency_key=idempotency_key, progress=progress, label=f"converting {source}")
     result = markdown_result(job)
     if out is not None:
         out.write_text(result.markdown, encoding="utf-8")
@@ -136,3 +131,13 @@ def markdown(
         emit(cli, result)
     elif out is None:
         sys.stdout.write(result.markdown + ("" if result.markdown.endswith("\n") else "\n"))
+
+
+def _run(cli: CliState, file: Path | None, options: JobOptions, *, file_url: str | None,
+         wait: float, timeout: float | None, idempotency_key: str | None, progress: bool,
+         label: str) -> Job:
+    """Submit one job and follow it to the end, with a spinner while it runs."""
+    with cli.client() as quarry:
+        job = quarry.submit(file, options, wait=wait, idempotency_key=idempotency_key,
+                            file_url=file_url)
+        return wait_with_progress(quarry, job, timeout=timeout, enabled=progress, label=label)
