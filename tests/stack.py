@@ -165,12 +165,6 @@ def create_bucket(server: S3Server, bucket: str) -> None:
     client.delete_object(Bucket=bucket, Key=".ready")
 
 
-def start_moto(log_dir: Path) -> S3Server:
-    """The old moto-server entry point, kept for callers outside the S3 tests: now a real S3
-    server that accepts the credentials those callers use (`testing`/`testing`)."""
-    return start_s3(log_dir, access_key="testing", secret_key="testing")
-
-
 def wait_for(check: object, process: Process, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -17,7 +17,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -29,7 +28,15 @@ from shared.retention.service import purge_expired
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from tests.factories import make_pdf, make_tenant
-from tests.stack import ApiServer, Process, redis_database, start_api, start_moto, start_worker
+from tests.stack import (
+    ApiServer,
+    Process,
+    create_bucket,
+    redis_database,
+    start_api,
+    start_s3,
+    start_worker,
+)
 from tests.test_batches import results, upload, wait_batch
 from tests.test_storage_s3 import BUCKET
 
@@ -216,20 +223,16 @@ def test_training_needs_a_positive_balance_and_counts_as_heavy(api: ApiServer) -
 
 @pytest.fixture(scope="module")
 def s3_stack(base_env: dict[str, str], log_dir: Path) -> Iterator[ApiServer]:
-    """An API and worker of their own on moto's S3, whose presigned PUTs cannot be revoked."""
-    moto = start_moto(log_dir)
-    env = {**base_env, "QUARRY_STORAGE_BACKEND": "s3", "QUARRY_S3_BUCKET": BUCKET,
-           "QUARRY_S3_ENDPOINT_URL": moto.url, "QUARRY_REDIS_URL": redis_database(base_env, 13),
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing",
-                 ).create_bucket(Bucket=BUCKET)
+    """An API and worker of their own on a real S3 server (SeaweedFS), whose presigned PUTs
+    cannot be revoked."""
+    s3 = start_s3(log_dir, access_key="testing", secret_key="testing")
+    env = {**base_env, **s3.env(BUCKET), "QUARRY_REDIS_URL": redis_database(base_env, 13)}
+    create_bucket(s3, BUCKET)
     api, worker = start_api(env, log_dir), start_worker(env, log_dir)
     yield api
     worker.stop()
     api.process.stop()
-    moto.process.stop()
+    s3.stop()
 
 
 def test_on_s3_a_job_refuses_bytes_swapped_after_first_use(s3_stack: ApiServer) -> None:
