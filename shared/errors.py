@@ -163,6 +163,24 @@ class UpstreamError(QuarryError):
         "llm_provider_error": "The LLM provider failed."}
 
 
+class AllProvidersFailed(QuarryError):
+    """Every link of the extraction (or OCR) provider chain failed; nothing is charged.
+
+    `rate_limited` is true when the last failures were rate limits or cooldowns (the work
+    may succeed later); `retry_after_s` is the providers' hint, when they gave one.
+    """
+
+    status_code = 500
+    code = "all_providers_failed"
+    default_detail = "All fallback providers failed to process the document."
+
+    def __init__(self, detail: str | None = None, *, rate_limited: bool = False,
+                 retry_after_s: float | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.rate_limited = rate_limited
+        self.retry_after_s = retry_after_s
+
+
 class ServiceUnavailable(QuarryError):
     """A dependency is down or the server is at capacity; see `Retry-After`."""
 

@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     body_min_bytes_per_s: int = Field(default=64 * 1024, gt=0)
     max_queue_depth: int = 50_000
 
+    # --- plan settings (docs/plans.md) ---
     dev_tenant_name: str = "dev"
     dev_tenant_credits: int = 1000
 
@@ -148,6 +149,8 @@ class Settings(BaseSettings):
     llm_retry_backoff_s: float = 1.0
     llm_chunk_tokens: int = 12_000
     llm_max_parallel_chunks: int = 4
+    # --- provider chain settings (docs/providers.md) ---
+    # --- routing settings (docs/routing.md) ---
 
     # Outbound requests (webhooks, BYOK api_base): the SSRF guard refuses non-public
     # addresses unless allowed here. Comma-separated; link-local and cloud metadata

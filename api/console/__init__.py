@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from api.console import routes, static
+from api.console import playground, routes, static, training
 
 router = APIRouter()
 router.include_router(routes.router)
+router.include_router(playground.router)
+router.include_router(training.router)
 router.include_router(static.router)
 
 __all__ = ["router"]

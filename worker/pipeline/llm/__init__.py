@@ -5,10 +5,10 @@
 returns the reply text with retries and provider errors mapped to Quarry errors.
 """
 
-from worker.pipeline.llm.client import complete_text, image_part, text_part
+from worker.pipeline.llm.client import Completion, complete, complete_text, image_part, text_part
 from worker.pipeline.llm.config import LLMConfig, resolve_model, server_default_model
 
 __all__ = [
-    "LLMConfig", "complete_text", "image_part", "resolve_model", "server_default_model",
-    "text_part",
+    "Completion", "LLMConfig", "complete", "complete_text", "image_part", "resolve_model",
+    "server_default_model", "text_part",
 ]

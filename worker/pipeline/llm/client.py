@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import BadRequest, UpstreamError
@@ -41,6 +42,20 @@ def image_part(data: bytes, mime: str = "image/png") -> dict[str, Any]:
     """An inline image content part (data URL) for vision models."""
     encoded = base64.b64encode(data).decode()
     return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{encoded}"}}
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A model's reply and which model (deployment) wrote it."""
+
+    text: str
+    model: str
+
+
+def complete(config: LLMConfig, messages: list[Message],
+             response_format: dict[str, Any] | None = None) -> Completion:
+    """The reply and the model that answered (with a provider chain, possibly not the first)."""
+    return Completion(text=complete_text(config, messages, response_format), model=config.model)
 
 
 def complete_text(config: LLMConfig, messages: list[Message],
