@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -104,3 +105,20 @@ def worker(base_env: dict[str, str], log_dir: Path) -> Iterator[Process]:
     process = start_worker(base_env, log_dir)
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless system Chromium for the console's browser tests (tests/console_browser.py)."""
+    from tests.console_browser import chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("No Chromium binary found (install the `chromium` package; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -5,52 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.factories import INVOICE_LINES, TenantKeys, make_pdf, make_tenant
+from tests.console_browser import console, csrf_of, shot, sign_in, signed_in
+from tests.factories import INVOICE_LINES, make_pdf, make_tenant
 from tests.receivers import webhook_receiver
 from tests.stack import ApiServer, Process
 
 SCHEMA = {"type": "object", "properties": {"invoice_number": {"type": "string"},
                                           "total": {"type": "number"}}}
-SCREENSHOTS = Path(__file__).parent / "artifacts" / "screenshots"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    found = CSRF.search(html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-def console(api: ApiServer) -> httpx.Client:
-    return httpx.Client(base_url=api.url, timeout=60, follow_redirects=False)
-
-
-def sign_in(client: httpx.Client, api_key: str) -> httpx.Response:
-    form = client.get("/console/sign-in")
-    assert form.status_code == 200, form.text
-    return client.post("/console/sign-in",
-                       data={"api_key": api_key, "csrf_token": csrf_of(form.text)})
-
-
-@contextmanager
-def signed_in(api: ApiServer, tenant: TenantKeys) -> Iterator[httpx.Client]:
-    with console(api) as client:
-        response = sign_in(client, tenant.api_key)
-        assert response.status_code == 303, response.text
-        assert response.headers["location"] == "/console/overview"
-        yield client
-
-
 def extract(api: ApiServer, key: str, **extra: str) -> dict[str, Any]:
     with api.client(key) as client:
         response = client.post(
@@ -398,33 +364,6 @@ def test_static_files_are_served_from_a_fixed_list(api: ApiServer) -> None:
 
 
 # In a browser.
-
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("No Chromium binary found (install the `chromium` package; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, headless=True,
-                                              args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
 
 def test_browser_sign_in_overview_keys_jobs_and_webhooks(api: ApiServer, worker: Process,
                                                  browser: Any) -> None:
