@@ -120,6 +120,31 @@ def test_extract_with_artifact_needs_no_schema_and_reads_better(
     assert same_schema.status_code == 200 and same_schema.json()["result"] == result
 
 
+def test_batch_items_with_an_artifact_run_with_its_schema_and_pipeline(
+        api: ApiServer, trained: dict[str, Any]) -> None:
+    from tests.test_batches import results, upload, wait_batch
+
+    unseen = examples()[TRAINING]
+    artifact_id = trained["job"]["artifact_id"]
+    with api.client(trained["tenant"].api_key) as client:
+        file_uri = upload(client, unseen.data)
+        response = client.post("/v1/batches", json={
+            "operation": "inference.extract", "defaults": {"artifact_id": artifact_id},
+            "items": [{"file_uri": file_uri}]})
+        assert response.status_code == 202, response.text
+        batch_id = response.json()["batch_id"]
+        assert wait_batch(client, batch_id)["counts"]["succeeded"] == 1
+        [line] = results(client, batch_id)
+        mismatch = client.post("/v1/batches", json={
+            "operation": "inference.extract", "items": [{
+                "file_uri": file_uri, "artifact_id": artifact_id,
+                "schema": {"total": "number"}}]})
+    result = line["result"]
+    for name in ("invoice_number", "customer_name", "total"):
+        assert result[name] == unseen.expected[name], name
+    assert mismatch.status_code == 400 and "items[0]" in mismatch.json()["detail"]
+
+
 def test_schema_that_differs_from_the_artifact_is_400(api: ApiServer, trained: dict[str, Any]) -> None:
     with api.client(trained["tenant"].api_key) as client:
         response = client.post("/v1/extract", files={"file": ("x.pdf", make_pdf())},

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from shared.artifacts.service import apply_artifact
 from shared.batches.dispatch import dispatch_after_commit
 from shared.batches.models import Batch, BatchItem
 from shared.batches.progress import OPEN, complete_batch
@@ -117,7 +118,7 @@ def _prepare_items(session: Session, tenant_id: str, request: BatchRequest) -> l
         key = json.dumps({name: value.model_dump() if isinstance(value, BaseModel) else value
                           for name, value in merged.items()}, sort_keys=True, default=str)
         if key not in built:
-            built[key] = _build_item_options(request, merged, index)
+            built[key] = _build_item_options(session, tenant_id, request, merged, index)
         url = merged["webhook_url"]
         if url and url not in vetted:
             _for_item(index, partial(vet_url, url, field="webhook_url"))
@@ -127,8 +128,8 @@ def _prepare_items(session: Session, tenant_id: str, request: BatchRequest) -> l
     return prepared
 
 
-def _build_item_options(request: BatchRequest, merged: dict[str, Any],
-                        index: int) -> ExtractOptions | MarkdownOptions:
+def _build_item_options(session: Session, tenant_id: str, request: BatchRequest,
+                        merged: dict[str, Any], index: int) -> ExtractOptions | MarkdownOptions:
     def build() -> ExtractOptions | MarkdownOptions:
         options = build_options(
             operation=request.operation, schema=merged["schema_"], mode=merged["mode"],
@@ -138,7 +139,9 @@ def _build_item_options(request: BatchRequest, merged: dict[str, Any],
             ocr_lang=merged["ocr_lang"], table_format=merged["table_format"],
         )
         vet_model_endpoints(options.model_sections())
-        return options
+        # An item naming a trained artifact runs with its schema, mode and pipeline, exactly
+        # as POST /v1/extract does with the same artifact_id.
+        return apply_artifact(session, tenant_id=tenant_id, options=options)
 
     options: ExtractOptions | MarkdownOptions = _for_item(index, build)
     return options
