@@ -6,8 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.limits.plans import BUILTIN_PLANS, STANDARD_PLAN, Plan
+from shared.provider_links import ProviderLink
 
 DEV_SECRET = "dev-secret-change-me"
 # Values that mean "nobody set a secret": refused in production, like the dev default.
@@ -130,6 +133,21 @@ class Settings(BaseSettings):
     max_queue_depth: int = 50_000
 
     # --- plan settings (docs/plans.md) ---
+    # Named plans on top of the built-in `free`, `premium` and `standard` (the flat settings
+    # above): JSON, e.g. {"team": {"heavy": {"per_minute": 300}, "general": {"per_minute":
+    # 3000}, "max_upload_mb": 100, "free_pages_per_month": 500}}; a built-in name redefines it.
+    plans: dict[str, Plan] = {}
+    # Tenants with no plan of their own. `standard` keeps what tenants had before plans.
+    default_plan: str = STANDARD_PLAN
+
+    @field_validator("default_plan")
+    @classmethod
+    def _default_plan_exists(cls, value: str, info: ValidationInfo) -> str:
+        known = {STANDARD_PLAN, *BUILTIN_PLANS, *(info.data.get("plans") or {})}
+        if value not in known:
+            raise ValueError(f"QUARRY_DEFAULT_PLAN {value!r} is not a plan: {sorted(known)}")
+        return value
+
     dev_tenant_name: str = "dev"
     dev_tenant_credits: int = 1000
 
@@ -150,7 +168,32 @@ class Settings(BaseSettings):
     llm_chunk_tokens: int = 12_000
     llm_max_parallel_chunks: int = 4
     # --- provider chain settings (docs/providers.md) ---
+    # Ordered fallback chains of LiteLLM deployments (JSON lists of `ProviderLink`): the
+    # extraction chain, and the vision chain that reads scanned pages for jobs without a
+    # BYOK OCR model. An empty `llm_chain` makes `llm_default_model` its one link.
+    llm_chain: list[ProviderLink] = []
+    ocr_chain: list[ProviderLink] = []
+    # A link that rate-limits (429) rests at once, for its Retry-After or `llm_cooldown_s`;
+    # other failures rest it after more than `llm_allowed_fails` in a minute.
+    llm_cooldown_s: float = Field(default=60.0, gt=0, le=86400)
+    llm_allowed_fails: int = Field(default=3, ge=0, le=1000)
+    # When every link failed, the local engine answers extraction (and local OCR reads pages).
+    llm_chain_local_last: bool = True
     # --- routing settings (docs/routing.md) ---
+    # Standard mode sends a clear text document with a simple schema to the local engine first
+    # and escalates to the model when the local result misses a required field or its overall
+    # confidence (0-100) is under this threshold.
+    routing_escalate_below_confidence: int = Field(default=50, ge=0, le=100)
+    # A schema is "simple" with at most this many leaf fields, at most one level of nested
+    # objects and no arrays of objects.
+    routing_simple_schema_max_fields: int = Field(default=12, ge=1)
+    # Chunks a rate limit left unfinished are retried (honouring Retry-After, else a doubling
+    # backoff from `routing_chunk_retry_backoff_s`) for at most this long, and never past the
+    # job's soft time limit minus `routing_time_margin_s`; what is still missing then ends the
+    # job `partial`.
+    routing_chunk_retry_budget_s: float = Field(default=120.0, ge=0)
+    routing_chunk_retry_backoff_s: float = Field(default=2.0, gt=0)
+    routing_time_margin_s: float = Field(default=30.0, ge=0)
 
     # Outbound requests (webhooks, BYOK api_base): the SSRF guard refuses non-public
     # addresses unless allowed here. Comma-separated; link-local and cloud metadata

@@ -37,6 +37,7 @@ OptUrl = Annotated[Url | None, Form()]
 OptTokens = Annotated[LlmTokens | None, Form()]
 OptTemperature = Annotated[LlmTemperature | None, Form()]
 OptRetries = Annotated[LlmRetries | None, Form()]
+OptBool = Annotated[bool | None, Form()]
 OptWait = Annotated[WaitSeconds | None, Form()]
 OptJson = Annotated[str | None, Form()]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -45,23 +46,25 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 def llm_form(
     llm_provider_model: OptStr = None, llm_api_key: OptStr = None, llm_api_base: OptUrl = None,
     llm_max_tokens: OptTokens = None, llm_temperature: OptTemperature = None,
-    llm_num_retries: OptRetries = None,
+    llm_num_retries: OptRetries = None, llm_fallback: OptBool = None,
 ) -> ModelConfig:
     """The BYOK extraction model from its flat `llm_*` form fields."""
     return ModelConfig(provider_model=llm_provider_model, api_key=llm_api_key,
                        api_base=llm_api_base, max_tokens=llm_max_tokens,
-                       temperature=llm_temperature, num_retries=llm_num_retries)
+                       temperature=llm_temperature, num_retries=llm_num_retries,
+                       fallback=llm_fallback)
 
 
 def ocr_form(
     ocr_provider_model: OptStr = None, ocr_api_key: OptStr = None, ocr_api_base: OptUrl = None,
     ocr_max_tokens: OptTokens = None, ocr_temperature: OptTemperature = None,
-    ocr_num_retries: OptRetries = None,
+    ocr_num_retries: OptRetries = None, ocr_fallback: OptBool = None,
 ) -> ModelConfig:
     """The BYOK OCR/vision model from its flat `ocr_*` form fields."""
     return ModelConfig(provider_model=ocr_provider_model, api_key=ocr_api_key,
                        api_base=ocr_api_base, max_tokens=ocr_max_tokens,
-                       temperature=ocr_temperature, num_retries=ocr_num_retries)
+                       temperature=ocr_temperature, num_retries=ocr_num_retries,
+                       fallback=ocr_fallback)
 
 
 LlmForm = Annotated[ModelConfig, Depends(llm_form)]

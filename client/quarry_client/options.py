@@ -22,6 +22,8 @@ class ModelConfig:
     max_tokens: int | None = None
     temperature: float | None = None
     num_retries: int | None = None
+    fallback: bool | None = None
+    """BYOK only: when this model fails, the server's provider chain may answer."""
 
     def as_dict(self) -> dict[str, Any]:
         return {name: value for name, value in asdict(self).items() if value is not None}

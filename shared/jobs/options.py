@@ -100,6 +100,8 @@ class SealedModel(BaseModel):
     max_tokens: int | None = None
     temperature: float | None = None
     num_retries: int | None = None
+    fallback: bool = False
+    """The caller opted in (`llm_fallback`): the server's chain answers when this model fails."""
 
     def section(self) -> dict[str, Any]:
         """The section as the model resolvers and the SSRF check read it."""
@@ -153,9 +155,13 @@ class _Options(BaseModel):
 
     @property
     def byok(self) -> bool:
-        """The request brought its own model key: billed at the BYOK rate."""
-        return any(section is not None and bool(section.api_key_sealed)
-                   for section in (self.llm, self.ocr))
+        """The request brought its own model key and only its own models may answer: billed
+        at the BYOK rate. A job that opted into the server's chain (`llm_fallback`,
+        `ocr_fallback`) may be answered by the server's paid models, so it pays the full rate:
+        otherwise a key that always fails would buy the server's models at the BYOK price."""
+        sections = [section for section in (self.llm, self.ocr) if section is not None]
+        return (any(bool(section.api_key_sealed) for section in sections)
+                and not any(section.fallback for section in sections))
 
     @property
     def vision_model(self) -> dict[str, Any] | None:

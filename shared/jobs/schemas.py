@@ -63,6 +63,8 @@ class ModelConfig(RequestBody):
     max_tokens: LlmTokens | None = None
     temperature: LlmTemperature | None = None
     num_retries: LlmRetries | None = None
+    fallback: bool | None = None
+    """BYOK only: when this model fails, the server's provider chain may answer (and bill)."""
 
     def to_options(self) -> dict[str, Any] | None:
         """Only a non-empty api_key counts as BYOK; the key is sealed before it is stored."""

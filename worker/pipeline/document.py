@@ -83,6 +83,9 @@ class Page:
     """What the page is within its file when not a numbered page: a sheet, a slide, an attachment."""
     rotation: float = 0.0
     """Degrees the page image was turned (quarter turns and deskew) before OCR read it."""
+    reader: str | None = None
+    """The vision model that read the page (`source == "llm"`): with a provider chain, the
+    link that answered."""
 
     @property
     def text(self) -> str:

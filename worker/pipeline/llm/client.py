@@ -15,6 +15,7 @@ from shared.errors import BadRequest, UpstreamError
 from shared.metrics import LLM_CALLS, LLM_TOKENS
 from shared.net.outbound import GuardedTransport, deadline, outbound_client, trusting_host_of
 from shared.settings import get_settings
+from worker.pipeline.llm.chain import run_chain
 from worker.pipeline.llm.config import LLMConfig
 from worker.pipeline.llm.errors import (
     is_retryable,
@@ -54,8 +55,31 @@ class Completion:
 
 def complete(config: LLMConfig, messages: list[Message],
              response_format: dict[str, Any] | None = None) -> Completion:
-    """The reply and the model that answered (with a provider chain, possibly not the first)."""
-    return Completion(text=complete_text(config, messages, response_format), model=config.model)
+    """The reply and the model that answered (with a provider chain, possibly not the first).
+
+    A server config walks its chain (AllProvidersFailed when every link failed). A BYOK
+    config calls only the caller's model, and its failure is the caller's upstream error —
+    unless the job opted in (`llm_fallback`): then the server chain gets the request next.
+    Client mistakes (an unknown model, an endpoint the guard refuses) never fall back.
+    """
+    chain = config.chain
+    if chain is None or config.byok:
+        try:
+            return Completion(text=complete_text(config, messages, response_format),
+                              model=config.model)
+        except UpstreamError as exc:
+            if chain is None:
+                raise
+            log.warning("BYOK model %s failed (%s); trying the server's %s chain",
+                        config.model, exc.code, chain.kind)
+    assert chain is not None
+    _litellm()  # the outbound guard is in place before the Router sends anything
+    reply = run_chain(chain, messages, response_format=response_format,
+                      max_tokens=config.max_tokens, temperature=config.temperature)
+    provider = reply.model.split("/", 1)[0]
+    LLM_CALLS.labels(provider, "ok").inc()
+    _count_tokens(provider, reply.response)
+    return Completion(text=reply.text, model=reply.model)
 
 
 def complete_text(config: LLMConfig, messages: list[Message],
@@ -139,6 +163,10 @@ def _request_kwargs(config: LLMConfig, messages: list[Message],
 def _count_call(config: LLMConfig, outcome: str, response: Any) -> None:
     provider = config.model.split("/", 1)[0]
     LLM_CALLS.labels(provider, outcome).inc()
+    _count_tokens(provider, response)
+
+
+def _count_tokens(provider: str, response: Any) -> None:
     usage = getattr(response, "usage", None)
     for kind in ("prompt_tokens", "completion_tokens"):
         tokens = getattr(usage, kind, None)
@@ -183,6 +211,9 @@ def _litellm() -> Any:
 @functools.cache
 def _configure(litellm: Any) -> None:
     litellm.suppress_debug_info = True
+    # The Router logs each failed link with the provider's own words at ERROR; the chain
+    # logs one scrubbed line per failure instead (chain.py).
+    logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
     litellm.drop_params = True
     _route_through_guard(litellm)
 

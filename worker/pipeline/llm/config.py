@@ -1,15 +1,17 @@
-"""Which model a job uses, and with what credentials: BYOK options or the server default."""
+"""Which model a job uses, and with what credentials: BYOK options or the server's chain."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared.errors import BadRequest
 from shared.jobs.options import SealedModel
+from shared.provider_links import ProviderLink
 from shared.sealing import unseal
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
+from worker.pipeline.llm.chain import ChainKind, ChainLink, ProviderChain
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class LLMConfig:
     timeout_s: float = 60.0
     retry_backoff_s: float = 1.0
     byok: bool = False
+    chain: ProviderChain | None = None
+    """The server's provider chain: answers instead of this one model (the server's own
+    config is the chain's first link), or after it fails for a BYOK job that opted in."""
 
     @property
     def secrets(self) -> list[str]:
@@ -32,8 +37,10 @@ class LLMConfig:
         return [self.api_key] if self.api_key else []
 
 
-def resolve_model(section: SealedModel | Mapping[str, Any] | None) -> LLMConfig | None:
-    """The model for one job channel (`JobOptions.llm` or `.ocr`), else the server's.
+def resolve_model(section: SealedModel | Mapping[str, Any] | None,
+                  kind: ChainKind = "llm") -> LLMConfig | None:
+    """The model for one job channel (`JobOptions.llm` or `.ocr`), else the server's chain
+    of that kind. A BYOK section that opted in (`fallback`) carries the server chain too.
 
     A channel is only present when the client sent a non-empty key (see
     `ModelConfig.to_options`); None means no model at all — the local engine runs. The
@@ -43,23 +50,51 @@ def resolve_model(section: SealedModel | Mapping[str, Any] | None) -> LLMConfig 
     if isinstance(section, Mapping):
         section = SealedModel.model_validate(section) if section else None
     if section is not None:
-        return _byok_model(section)
-    return server_default_model()
+        config = _byok_model(section)
+        return replace(config, chain=server_chain(kind)) if section.fallback else config
+    return server_default_model(kind)
 
 
-def server_default_model() -> LLMConfig | None:
-    """The operator's configured model, or None when the server has none (`llm_default_model=""`)."""
+def server_default_model(kind: ChainKind = "llm") -> LLMConfig | None:
+    """The server's chain as a config (its first link's model, key and endpoint), or None
+    when the server has none (no `llm_chain` and `llm_default_model=""`; no `ocr_chain`)."""
     settings = get_settings()
-    if not settings.llm_default_model.strip():
+    chain = server_chain(kind)
+    if chain is None:
         return None
+    first = chain.links[0]
     return LLMConfig(
-        model=settings.llm_default_model.strip(),
-        api_key=settings.llm_default_api_key or None,
-        api_base=settings.llm_default_api_base or None,
-        num_retries=settings.llm_num_retries,
-        timeout_s=settings.llm_timeout_s,
-        retry_backoff_s=settings.llm_retry_backoff_s,
+        model=first.model, api_key=first.api_key, api_base=first.api_base,
+        num_retries=settings.llm_num_retries, timeout_s=first.timeout_s,
+        retry_backoff_s=settings.llm_retry_backoff_s, chain=chain,
     )
+
+
+def server_chain(kind: ChainKind = "llm") -> ProviderChain | None:
+    """The operator's chain of `kind`: `llm_chain` (else `llm_default_model` as one link) or
+    `ocr_chain`; None when it has no link."""
+    settings = get_settings()
+    if kind == "ocr":
+        links = tuple(_link(settings, link) for link in settings.ocr_chain)
+    elif settings.llm_chain:
+        links = tuple(_link(settings, link) for link in settings.llm_chain)
+    elif settings.llm_default_model.strip():
+        links = (ChainLink(model=settings.llm_default_model.strip(),
+                           api_key=settings.llm_default_api_key or None,
+                           api_base=settings.llm_default_api_base or None,
+                           timeout_s=settings.llm_timeout_s),)
+    else:
+        links = ()
+    if not links:
+        return None
+    return ProviderChain(kind=kind, links=links, num_retries=settings.llm_num_retries,
+                         cooldown_s=settings.llm_cooldown_s,
+                         allowed_fails=settings.llm_allowed_fails, redis_url=settings.redis_url)
+
+
+def _link(settings: Settings, link: ProviderLink) -> ChainLink:
+    return ChainLink(model=link.model, api_key=link.api_key(), api_base=link.api_base,
+                     rpm=link.rpm, tpm=link.tpm, timeout_s=link.timeout_s or settings.llm_timeout_s)
 
 
 def _byok_model(section: SealedModel) -> LLMConfig:

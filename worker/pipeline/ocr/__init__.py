@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from shared.jobs.ocr_lang import ocr_language
 from shared.metrics import OCR_SECONDS
+from shared.settings import get_settings
 from worker.pipeline.document import Page
 from worker.pipeline.ocr.engine import Gray
 from worker.pipeline.ocr.languages import DEFAULT_LANGUAGE
@@ -61,4 +62,8 @@ def page_reader_for(ocr: str, ocr_model: dict[str, Any] | None,
         return reader
     if ocr == "never":
         return None
+    if get_settings().ocr_chain:  # the server's vision chain reads pages (docs/providers.md)
+        from worker.pipeline.ocr.vision import VisionLlmReader
+
+        return VisionLlmReader(None, local_language=ocr_lang)
     return LocalOcr(ocr_lang)
