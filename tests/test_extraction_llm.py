@@ -203,7 +203,7 @@ def test_server_default_model_is_used_without_byok(
     llm.script(answer({"invoice_number": "INV-2024-001", "total": 1250}))
     try:
         outcome = extract_document(invoice, ExtractOptions.model_validate(
-            {"schema": SEED_SCHEMA, "mode": "fast"}))
+            {"schema": SEED_SCHEMA, "mode": "robust"}))
     finally:
         get_settings.cache_clear()
     assert outcome.payload["engine"] == "llm:openai/gpt-4o-mini"

@@ -25,6 +25,30 @@ class Progress(ResponseBody):
     pages_total: int
 
 
+class RouteOut(ResponseBody):
+    """The route an extraction took and why (docs/routing.md)."""
+
+    name: str = Field(examples=["local_then_llm"], description=(
+        "local, local_then_llm, llm, byok, trained_llm, local_cross_check or llm_cross_check"))
+    reason: str = Field(examples=["a text document with a simple schema: the local engine "
+                                  "answers first, the model only when it misses a required "
+                                  "field or is unsure"])
+    escalated: bool = Field(default=False, description=(
+        "local_then_llm: the local answer fell short and the model was asked"))
+    escalation_reason: str | None = None
+    local_fallback: str | None = Field(default=None, description=(
+        "why the local engine answered although the route called a model (every server "
+        "provider failed and the local engine is the chain's last link)"))
+
+
+class MissingOut(ResponseBody):
+    """What a `partial` extraction lacks because a provider kept rate-limiting it."""
+
+    pages: list[int] = Field(examples=[[5, 6]])
+    reason: str = Field(examples=["rate_limited"])
+    detail: str | None = None
+
+
 class JobOut(ResponseBody):
     """A job as `GET /v1/jobs/{id}` shows it. A finished job also carries its result fields:
     extract `result`, `validation_errors`, `confidence`, `fields`, `raw_text`; to-markdown
@@ -52,6 +76,15 @@ class JobOut(ResponseBody):
     markdown: str | None = None
     plain_text: str | None = None
     meta: dict[str, Any] | None = None
+    engine: str | None = Field(default=None, examples=["llm:openai/gpt-4o-mini"],
+                               description="extract: `local` or `llm:<model>`")
+    route: RouteOut | None = Field(default=None,
+                                   description="extract: the route taken and why")
+    model: str | None = Field(default=None, description="extract: the model that answered")
+    models: list[str] | None = Field(
+        default=None, description="extract: every model that answered (chunks, fallbacks)")
+    missing: MissingOut | None = Field(
+        default=None, description="a `partial` extract: pages a rate limit left unextracted")
     # The second seed product's names for a finished extract job, beside Quarry's own, so a
     # client written for it reads the answer unchanged (see `seed_keys`).
     extractedData: Any = Field(default=None, description="= `result`")

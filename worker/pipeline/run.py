@@ -127,7 +127,7 @@ def _extracted(document: Document, options: ExtractOptions | MarkdownOptions,
     assert isinstance(options, ExtractOptions)
     outcome = extract_document(document, options, alternate)
     return PipelineResult(status="partial" if outcome.partial else "succeeded",
-                          payload=outcome.payload, pages=len(document.pages))
+                          payload=outcome.payload, pages=outcome.pages_done(len(document.pages)))
 
 
 def _to_markdown(document: Document, options: MarkdownOptions, started: float) -> PipelineResult:
@@ -183,5 +183,8 @@ def _engine(document: Document, options: ExtractOptions | MarkdownOptions) -> st
         names.append("rapidocr")
     if "llm" in sources:
         section = options.ocr or options.llm  # the vision model (`vision_model`)
-        names.append(f"llm:{section.provider_model if section else None}")
+        readers = sorted({page.reader for page in document.pages
+                          if page.source == "llm" and page.reader is not None})
+        names.extend(f"llm:{reader}" for reader in readers or
+                     [str(section.provider_model if section else None)])
     return "+".join(names) or "none"

@@ -6,6 +6,7 @@ from typing import Any
 
 from worker.pipeline.document import Document
 from worker.pipeline.extract.evidence import Evidence
+from worker.pipeline.extract.routing import Route
 
 # A result that fails its schema is less trustworthy than its fields alone suggest.
 _INVALID_FACTOR = 0.7
@@ -35,3 +36,21 @@ def build_payload(*, document: Document, schema: dict[str, Any], result: dict[st
     if disputes is not None:
         payload["cross_check"] = disputes
     return payload
+
+
+def routing_fields(route: Route, *, escalation: str | None, local_fallback: str | None,
+                   models: list[str], missing_pages: list[int]) -> dict[str, Any]:
+    """`route`, `model`/`models` (when a model answered) and `missing` (pages a rate limit
+    left unextracted), as `shared.contract.jobs.JobOut` types them (docs/routing.md)."""
+    fields: dict[str, Any] = {"route": {
+        "name": route.name, "reason": route.reason, "escalated": escalation is not None,
+        "escalation_reason": escalation, "local_fallback": local_fallback}}
+    if models:
+        fields.update(model=models[0], models=models)
+    if missing_pages:
+        pages = ", ".join(map(str, missing_pages))
+        fields["missing"] = {
+            "pages": missing_pages, "reason": "rate_limited",
+            "detail": f"Pages {pages} were not extracted: the model provider kept "
+                      "rate-limiting them past the job's time budget."}
+    return fields
