@@ -14,6 +14,8 @@ from shared.billing.ledger import balance, top_up
 from shared.db.migrate import upgrade_database
 from shared.db.session import transaction
 from shared.errors import QuarryError
+from shared.limits.effective import all_plans
+from shared.settings import get_settings
 from shared.tenants import service
 
 app = typer.Typer(help="Operate a Quarry deployment: migrations, tenants, keys, credits.",
@@ -32,10 +34,13 @@ def migrate() -> None:
 
 
 @app.command("create-tenant")
-def create_tenant(name: str, credits: Annotated[int, typer.Option(min=0)] = 0) -> None:
-    """Create a tenant, optionally with starting credits, and issue its first key."""
+def create_tenant(name: str, credits: Annotated[int, typer.Option(min=0)] = 0,
+                  plan: str | None = None) -> None:
+    """Create a tenant, optionally with starting credits and a plan, and issue its first key."""
     with transaction() as session:
         tenant = service.create_tenant(session, name=name)
+        if plan is not None:
+            service.set_plan(session, tenant_id=tenant.id, plan=plan)
         if credits:
             top_up(session, tenant_id=tenant.id, amount=credits, reason="initial credits",
                    entry_key=f"topup:{tenant.id}:initial")
@@ -90,6 +95,21 @@ def set_rate_limits(
         _emit({"tenant_id": tenant.id, "rate_limits": tenant.rate_limits})
 
 
+@app.command("set-plan")
+def set_plan(tenant_id: str, plan: str) -> None:
+    """Put a tenant on a plan (free, premium, standard, or one from QUARRY_PLANS)."""
+    with transaction() as session:
+        tenant = service.set_plan(session, tenant_id=tenant_id, plan=plan)
+        _emit({"tenant_id": tenant.id, "plan": tenant.plan, "rate_limits": tenant.rate_limits})
+
+
+@app.command("plans")
+def list_plans() -> None:
+    """The plans this deployment knows, and which one tenants without a plan are on."""
+    plans = {name: plan.model_dump(exclude_none=True) for name, plan in all_plans().items()}
+    _emit({"default_plan": get_settings().default_plan, "plans": plans})
+
+
 @app.command("balance")
 def show_balance(tenant_id: str) -> None:
     """Show a tenant's credit balance."""
@@ -103,7 +123,6 @@ def _use_local_stack_database() -> None:
     directory (started if needed, left running on exit)."""
     from pathlib import Path
 
-    from shared.settings import get_settings
     from stack.embedded import EmbeddedPostgres
 
     settings = get_settings()

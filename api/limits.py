@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_response
 from shared.errors import RateLimited, ServiceUnavailable
-from shared.limits.gcra import check_rate, limit_for
+from shared.limits.gcra import check_rate
 from shared.queue import queue_depth
 from shared.settings import get_settings
 from shared.tenants.service import Caller
@@ -21,6 +21,7 @@ from shared.tenants.service import Caller
 HEAVY_ROUTES = frozenset({
     "/v1/extract", "/v1/to-markdown", "/v1/ocr/to-markdown", "/v1/canonical", "/v1/batches",
     "/v1/training-jobs",  # free, but it runs every example through the pipeline
+    "/console/playground",  # the console's extract/markdown form: the same calls
 })
 RATE_HEADERS_STATE = "rate_limit_headers"
 CALLER_STATE = "caller"
@@ -40,9 +41,10 @@ def is_heavy(method: str, path: str) -> bool:
 
 
 def apply_rate_limit(request: Request, caller: Caller) -> None:
-    """Take a token from the caller's bucket; the headers ride on the response either way."""
+    """Take a token from the caller's bucket (its plan's, with the tenant's overrides on
+    top); the headers ride on the response either way."""
     bucket = "heavy" if is_heavy(request.method, request.url.path) else "general"
-    decision = check_rate(caller.tenant_id, bucket, limit_for(bucket, caller.rate_limits))
+    decision = check_rate(caller.tenant_id, bucket, caller.limits.bucket(bucket))
     request.scope.setdefault("state", {})[RATE_HEADERS_STATE] = decision.headers()
     if not decision.allowed:
         raise RateLimitExceeded(decision.retry_after_ms)

@@ -72,6 +72,9 @@ def base_env(backends: Backends, work_dir: Path) -> dict[str, str]:
         "QUARRY_SWEEPER_STALE_QUEUED_S": "3",
         "QUARRY_WORKER_METRICS_PORT": "0",
         "QUARRY_JOB_RETRY_BACKOFF_S": "1",
+        # Tenants without a plan keep the flat QUARRY_RATE_* / upload / free-page settings,
+        # which tests tune per stack; tests/test_plans.py puts tenants on named plans.
+        "QUARRY_DEFAULT_PLAN": "standard",
         # Webhook receivers in the tests listen on loopback; retries come fast.
         "QUARRY_OUTBOUND_ALLOWED_NETWORKS": LOOPBACK_NETWORKS,
         "QUARRY_WEBHOOK_RETRY_SCHEDULE_S": "0.5,0.5,0.5",

@@ -26,8 +26,9 @@ def test_header_name_is_case_insensitive_and_request_id_echoed(api: ApiServer) -
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-123"
     body = response.json()
+    assert body.pop("limits")["max_upload_bytes"] == 50 * 1024 * 1024  # docs/plans.md
     assert body == {"tenant_id": tenant.tenant_id, "key_id": tenant.key_id, "is_admin": False,
-                    "credits_balance": 42}
+                    "credits_balance": 42, "plan": "standard"}
 
 
 def test_admin_creates_tenant_issues_key_and_tops_up(api: ApiServer) -> None:

@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from api.deps import AdminDep, ResourceId, SessionDep
 from api.responses import error_responses
-from api.routers.me import key_issued, key_out
+from api.routers.me import key_issued, key_out, limits_out
 from shared.billing.ledger import top_up
-from shared.contract.resources import RateLimitsOut
-from shared.errors import Forbidden, NotFound
+from shared.contract.resources import RateLimitsOut, TenantPlanOut
+from shared.errors import BadRequest, Forbidden, NotFound
+from shared.limits.effective import effective_limits
 from shared.tenants import service
 from shared.tenants.schemas import (
     BalanceOut,
@@ -19,6 +20,7 @@ from shared.tenants.schemas import (
     KeyCreate,
     KeyIssued,
     KeyOut,
+    PlanIn,
     RateLimitsIn,
     TenantCreate,
     TenantOut,
@@ -66,3 +68,13 @@ def set_rate_limits(
     limits = body.model_dump(exclude_none=True)
     tenant = service.set_rate_limits(session, tenant_id=tenant_id, limits=limits)
     return RateLimitsOut(tenant_id=tenant.id, rate_limits=tenant.rate_limits)
+
+
+@router.put("/tenants/{tenant_id}/plan", response_model=TenantPlanOut,
+            responses=error_responses(BadRequest, Forbidden, NotFound))
+def set_plan(tenant_id: ResourceId, body: PlanIn, _: AdminDep, session: SessionDep) -> TenantPlanOut:
+    """Put the tenant on a plan (400 lists the plans there are); its overrides stay on top."""
+    tenant = service.set_plan(session, tenant_id=tenant_id, plan=body.plan)
+    limits = effective_limits(tenant.plan, tenant.rate_limits)
+    return TenantPlanOut(tenant_id=tenant.id, plan=limits.plan, rate_limits=tenant.rate_limits,
+                         limits=limits_out(session, tenant.id, limits))

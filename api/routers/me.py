@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from api.deps import CallerDep, PageCursor, PageLimit, ResourceId, SessionDep
 from api.responses import error_responses
-from shared.billing.ledger import balance
+from shared.billing.ledger import balance, free_pages_left
 from shared.clock import isoformat
 from shared.contract.paging import DEFAULT_LIMIT, Page
+from shared.contract.resources import BucketLimitOut, PlanLimitsOut
 from shared.errors import BadRequest, Forbidden, NotFound
+from shared.limits.effective import EffectiveLimits
+from shared.limits.plans import Limit
 from shared.tenants import service
 from shared.tenants.models import ApiKey
 from shared.tenants.schemas import KeyCreate, KeyIssued, KeyOut, MeOut
@@ -19,8 +23,22 @@ router = APIRouter(prefix="/v1", tags=["tenants"])
 
 @router.get("/me", response_model=MeOut, responses=error_responses())
 def get_me(caller: CallerDep, session: SessionDep) -> MeOut:
+    """Who the key is, the tenant's balance, and the plan and limits it works under."""
+    limits = caller.limits
     return MeOut(tenant_id=caller.tenant_id, key_id=caller.key_id, is_admin=caller.is_admin,
-                 credits_balance=balance(session, caller.tenant_id))
+                 credits_balance=balance(session, caller.tenant_id), plan=limits.plan,
+                 limits=limits_out(session, caller.tenant_id, limits))
+
+
+def limits_out(session: Session, tenant_id: str, limits: EffectiveLimits) -> PlanLimitsOut:
+    def bucket(limit: Limit) -> BucketLimitOut:
+        return BucketLimitOut(per_minute=limit.per_minute, rate_per_s=limit.rate_per_s,
+                              burst=limit.burst)
+
+    return PlanLimitsOut(heavy=bucket(limits.heavy), general=bucket(limits.general),
+                         max_upload_bytes=limits.max_upload_bytes,
+                         free_pages_per_month=limits.free_pages_per_month,
+                         free_pages_left=free_pages_left(session, tenant_id))
 
 
 def key_out(key: ApiKey) -> KeyOut:

@@ -22,7 +22,7 @@ from shared.errors import (
 )
 from shared.jobs import uploads
 from shared.jobs.schemas import PresignRequest
-from shared.settings import get_settings
+from shared.limits.effective import upload_ceiling
 from shared.storage.signing import signature_is_valid
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -42,7 +42,7 @@ def presign_upload(body: PresignRequest, caller: CallerDep, session: SessionDep)
         headers=presigned.presigned.headers,
         file_uri=presigned.file_uri,
         expires_at=isoformat(presigned.presigned.expires_at),
-        max_bytes=get_settings().max_upload_bytes,
+        max_bytes=caller.limits.max_upload_bytes,
     )
 
 
@@ -63,7 +63,8 @@ async def put_upload_content(upload_id: str, expires: int, signature: str,
 
 
 async def _read_limited(request: Request) -> bytes:
-    limit = get_settings().max_upload_bytes
+    # The largest plan's limit: the upload's own tenant's is checked once the bytes are in.
+    limit = upload_ceiling()
     chunks: list[bytes] = []
     received = 0
     async for chunk in request.stream():

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from shared.billing.models import LedgerEntry
 from shared.clock import utcnow
 from shared.errors import BadRequest, InsufficientCredits
-from shared.settings import get_settings
 from shared.tenants.models import Tenant
+from shared.tenants.service import tenant_limits
 
 
 def record_entry(
@@ -111,8 +111,8 @@ def held_for(session: Session, job_id: str) -> int:
 
 
 def free_pages_left(session: Session, tenant_id: str) -> int:
-    """Pages still free this calendar month (UTC); 0 when no allowance is configured."""
-    allowance = get_settings().free_pages_per_month
+    """Pages still free this calendar month (UTC) on the tenant's plan; 0 without an allowance."""
+    allowance = tenant_limits(session, tenant_id).free_pages_per_month
     if allowance <= 0:
         return 0
     month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -170,6 +170,32 @@ class RateLimitsOut(ResponseBody):
     rate_limits: dict[str, Any] | None
 
 
+class BucketLimitOut(ResponseBody):
+    """One rate bucket as it applies: `burst` requests at once, then `per_minute`."""
+
+    per_minute: float
+    rate_per_s: float
+    burst: int
+
+
+class PlanLimitsOut(ResponseBody):
+    """A tenant's effective limits: its plan with its own overrides on top."""
+
+    heavy: BucketLimitOut
+    general: BucketLimitOut
+    max_upload_bytes: int
+    free_pages_per_month: int
+    free_pages_left: int
+
+
+class TenantPlanOut(ResponseBody):
+    tenant_id: str
+    plan: str
+    limits: PlanLimitsOut
+    rate_limits: dict[str, Any] | None = Field(
+        description="The tenant's own rate overrides, applied on top of the plan.")
+
+
 class Health(ResponseBody):
     status: str = Field(examples=["ok"])
 

@@ -21,9 +21,12 @@ from shared.clock import utcnow
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from shared.ids import new_id
 from shared.jobs.models import Upload
+from shared.limits.effective import upload_ceiling
+from shared.limits.plans import MIB
 from shared.settings import get_settings
 from shared.storage.base import PresignedUpload
 from shared.storage.factory import get_storage
+from shared.tenants.service import tenant_limits
 
 FILE_URI_PREFIX = "quarry://uploads/"
 log = logging.getLogger(__name__)
@@ -48,10 +51,18 @@ def _storage_key(tenant_id: str, upload_id: str, file_name: str) -> str:
     return f"{tenant_id}/uploads/{upload_id}/{safe_name or 'file'}"
 
 
-def check_size(size: int | None) -> None:
-    if size is not None and size > get_settings().max_upload_bytes:
-        limit_mib = get_settings().max_upload_bytes / (1024 * 1024)
-        raise PayloadTooLarge(f"File exceeds the upload size limit of {limit_mib:g} MiB.")
+def check_size(size: int | None, max_bytes: int | None = None) -> None:
+    """413 past `max_bytes` (the tenant's plan limit); without one, past the largest any
+    plan allows, for callers that check before they know the tenant."""
+    limit = upload_ceiling() if max_bytes is None else max_bytes
+    if size is not None and size > limit:
+        raise PayloadTooLarge(f"File exceeds the upload size limit of {limit / MIB:g} MiB.")
+
+
+def check_tenant_size(session: Session, tenant_id: str, size: int | None) -> None:
+    """`check_size` at the limit of the tenant's plan."""
+    if size is not None:
+        check_size(size, tenant_limits(session, tenant_id).max_upload_bytes)
 
 
 def presign_upload(
@@ -59,7 +70,7 @@ def presign_upload(
 ) -> PresignedFile:
     if not file_name.strip():
         raise BadRequest("file_name is required.")
-    check_size(size)
+    check_tenant_size(session, tenant_id, size)
     settings = get_settings()
     upload_id = new_id("upl")
     upload = Upload(
@@ -92,7 +103,7 @@ class IncomingFile:
 def record_upload(session: Session, *, tenant_id: str, file: IncomingFile) -> Upload:
     """Record a file that came through the API; its bytes are kept by `keep_upload`, last,
     once everything that can refuse the call has passed."""
-    check_size(len(file.data))
+    check_tenant_size(session, tenant_id, len(file.data))
     upload_id = new_id("upl")
     upload = Upload(
         id=upload_id, tenant_id=tenant_id, file_name=file.file_name,
@@ -180,7 +191,7 @@ def receive_signed_put(session: Session, *, upload_id: str, data: bytes) -> Uplo
             return upload
         raise Conflict("This upload already has its file; presign a new upload for other bytes.",
                        code="upload_exists")
-    check_size(len(data))
+    check_tenant_size(session, upload.tenant_id, len(data))
     get_storage().put_bytes(upload.storage_key, data, upload.content_type)
     upload.size, upload.sha256, upload.uploaded_at = len(data), digest, utcnow()
     session.flush()
@@ -207,7 +218,7 @@ def resolve_file_uri(session: Session, *, tenant_id: str, file_uri: str) -> Uplo
         size = get_storage().size(upload.storage_key)
         if size is None:
             raise BadRequest("The file for this file_uri has not been uploaded yet.")
-        check_size(size)
+        check_tenant_size(session, tenant_id, size)
         upload.size = size
         upload.uploaded_at = utcnow()
         session.flush()

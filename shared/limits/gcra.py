@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from shared.limits.effective import effective_limits
+from shared.limits.plans import Limit
 from shared.redis_client import get_redis
-from shared.settings import get_settings
+
+__all__ = ["Decision", "Limit", "check_rate", "limit_for"]
 
 _GCRA = """
 local interval = tonumber(ARGV[1])
@@ -30,12 +33,6 @@ return {1, math.floor((tolerance - (new_tat - now)) / interval), 0, math.ceil(ne
 
 
 @dataclass(frozen=True)
-class Limit:
-    rate_per_s: float
-    burst: int
-
-
-@dataclass(frozen=True)
 class Decision:
     allowed: bool
     limit: Limit
@@ -51,15 +48,9 @@ class Decision:
         }
 
 
-def limit_for(bucket: str, overrides: dict[str, Any] | None) -> Limit:
-    """The tenant's override for `bucket` if it has one, else the settings' default."""
-    settings = get_settings()
-    default = {
-        "heavy": Limit(settings.rate_heavy_per_s, settings.rate_heavy_burst),
-        "general": Limit(settings.rate_general_per_s, settings.rate_general_burst),
-    }[bucket]
-    custom = (overrides or {}).get(bucket) or {}
-    return Limit(float(custom.get("rate", default.rate_per_s)), int(custom.get("burst", default.burst)))
+def limit_for(bucket: str, overrides: dict[str, Any] | None, plan: str | None = None) -> Limit:
+    """`bucket`'s limit on the tenant's plan (the default plan for None), its overrides on top."""
+    return effective_limits(plan, overrides).bucket(bucket)
 
 
 @lru_cache

@@ -16,6 +16,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     credits_balance: Mapped[int] = mapped_column(default=0)
     rate_limits: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # None: the deployment's default plan (QUARRY_DEFAULT_PLAN), so changing it moves them all.
+    plan: Mapped[str | None] = mapped_column(String(64), default=None)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), default=None)
     webhook_secret_previous: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = created_at_column()

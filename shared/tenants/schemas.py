@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from shared.contract.base import RequestBody
+from shared.contract.resources import PlanLimitsOut
 from shared.jobs.schemas import printable
 
 # Balances and ledger amounts are 32-bit integers in the database.
@@ -19,6 +20,12 @@ class MeOut(BaseModel):
     key_id: str
     is_admin: bool
     credits_balance: int
+    plan: str
+    limits: PlanLimitsOut
+
+
+class PlanIn(RequestBody):
+    plan: str = Field(min_length=1, max_length=64)
 
 
 class TenantCreate(RequestBody):

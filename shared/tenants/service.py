@@ -14,6 +14,7 @@ from shared.clock import utcnow
 from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ids import new_id
+from shared.limits.effective import EffectiveLimits, effective_limits, require_plan
 from shared.tenants.models import ApiKey, Tenant
 
 KEY_PREFIX = "qk_"
@@ -27,6 +28,12 @@ class Caller:
     key_id: str
     is_admin: bool
     rate_limits: dict[str, Any] | None = None
+    plan: str | None = None
+
+    @property
+    def limits(self) -> EffectiveLimits:
+        """The tenant's plan with its overrides on top, as of this key lookup."""
+        return effective_limits(self.plan, self.rate_limits)
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -73,6 +80,13 @@ def find_tenant_by_name(session: Session, name: str) -> Tenant | None:
     return session.scalars(select(Tenant).where(Tenant.name == name)).first()
 
 
+def list_tenants(session: Session, *, limit: int = DEFAULT_LIMIT,
+                 cursor: str | None = None) -> Slice[Tenant]:
+    """Every tenant, newest first, a page at a time (operators only: callers check admin)."""
+    return keyset_page(session, select(Tenant), created=Tenant.created_at, ident=Tenant.id,
+                       limit=limit, cursor=cursor)
+
+
 def issue_key(session: Session, *, tenant_id: str, name: str = "", is_admin: bool = False) -> IssuedKey:
     get_tenant(session, tenant_id)
     plain = KEY_PREFIX + secrets.token_urlsafe(24)
@@ -93,15 +107,15 @@ def authenticate(session: Session, plain: str | None) -> Caller:
     if not plain:
         raise Unauthorized()
     found = session.execute(
-        select(ApiKey, Tenant.rate_limits)
+        select(ApiKey, Tenant.rate_limits, Tenant.plan)
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
         .where(ApiKey.key_hash == hash_key(plain))
     ).first()
     if found is None or found[0].revoked_at is not None:
         raise Unauthorized()
-    key, rate_limits = found
+    key, rate_limits, plan = found
     return Caller(tenant_id=key.tenant_id, key_id=key.id, is_admin=key.is_admin,
-                  rate_limits=rate_limits)
+                  rate_limits=rate_limits, plan=plan)
 
 
 def set_rate_limits(session: Session, *, tenant_id: str, limits: dict[str, Any]) -> Tenant:
@@ -109,6 +123,21 @@ def set_rate_limits(session: Session, *, tenant_id: str, limits: dict[str, Any])
     tenant.rate_limits = limits
     session.flush()
     return tenant
+
+
+def set_plan(session: Session, *, tenant_id: str, plan: str) -> Tenant:
+    """Put the tenant on `plan` (400 for an unknown one); its rate overrides stay on top."""
+    tenant = get_tenant(session, tenant_id)
+    tenant.plan = require_plan(plan)
+    session.flush()
+    return tenant
+
+
+def tenant_limits(session: Session, tenant_id: str) -> EffectiveLimits:
+    """The effective limits of a tenant known only by id (no key in hand)."""
+    found = session.execute(select(Tenant.plan, Tenant.rate_limits)
+                            .where(Tenant.id == tenant_id)).first()
+    return effective_limits(found[0], found[1]) if found else effective_limits(None, None)
 
 
 def list_keys(session: Session, tenant_id: str, *, limit: int = DEFAULT_LIMIT,
