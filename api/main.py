@@ -20,6 +20,7 @@ from api.routers import (
     health,
     jobs,
     me,
+    pages,
     training,
     uploads,
     webhooks,
@@ -44,7 +45,7 @@ def create_app() -> FastAPI:
     app.add_middleware(HeavyInflightCap)
     app.add_middleware(EdgeGuard)
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, me, admin, billing, uploads, jobs, extract, canonical, training,
+    for module in (health, me, admin, billing, uploads, jobs, pages, extract, canonical, training,
                    artifacts, batches, webhooks):
         app.include_router(module.router)
     app.include_router(metrics_router)

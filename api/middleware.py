@@ -17,10 +17,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import render_error
-from api.limits import CALLER_STATE, RATE_HEADERS_STATE, apply_rate_limit, has_body
+from api.limits import CALLER_STATE, RATE_HEADERS_STATE, apply_rate_limit, has_body, is_heavy
 from api.metrics import observe_request
 from shared.db.session import transaction
 from shared.idempotency import watch_replays
+from shared.limits.effective import upload_ceiling
 from shared.logs import request_id_var
 from shared.settings import get_settings
 from shared.tenants.service import Caller, authenticate
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 __all__ = ["CALLER_STATE", "EdgeGuard", "RequestContextMiddleware"]
 MIB = 1024 * 1024
 MULTIPART_OVERHEAD = MIB
-MULTIPART_ROUTES = frozenset({"/v1/extract", "/v1/to-markdown", "/v1/training-jobs"})
+MULTIPART_ROUTES = frozenset({"/v1/extract", "/v1/to-markdown", "/v1/training-jobs",
+                              "/console/training", "/console/playground"})
 SIGNED_UPLOAD_PUT = re.compile(r"^/v1/uploads/[^/]+/content/?$")
 
 
@@ -110,16 +112,17 @@ class BodyCap:
         return BodyTooLarge(self.shown_limit, is_file=self.is_file)
 
 
-def body_cap(method: str, path: str) -> BodyCap:
-    """Files: the upload limit (plus the multipart envelope). Everything else is JSON or no
-    body at all; batches, with up to 10,000 items, get a larger JSON cap."""
+def body_cap(method: str, path: str, max_upload: int | None = None) -> BodyCap:
+    """Files: the upload limit (plus the multipart envelope), the caller's plan's once the key
+    is known, before that the largest any plan allows. Everything else is JSON or no body at
+    all; batches, with up to 10,000 items, get a larger JSON cap."""
     settings = get_settings()
     route = path.rstrip("/")
+    max_upload = upload_ceiling() if max_upload is None else max_upload
     if method == "PUT" and SIGNED_UPLOAD_PUT.match(path):
-        return BodyCap(settings.max_upload_bytes, settings.max_upload_bytes, True)
+        return BodyCap(max_upload, max_upload, True)
     if method == "POST" and route in MULTIPART_ROUTES:
-        limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
-        return BodyCap(limit, settings.max_upload_bytes, True)
+        return BodyCap(max_upload + MULTIPART_OVERHEAD, max_upload, True)
     if method == "POST" and route == "/v1/batches":
         return BodyCap(settings.max_batch_body_bytes, settings.max_batch_body_bytes, False)
     return BodyCap(settings.max_json_body_bytes, settings.max_json_body_bytes, False)
@@ -150,7 +153,15 @@ class EdgeGuard:
         try:
             _check_declared_length(scope, cap)
             if needs_api_key(scope["method"], scope["path"]):
-                await run_in_threadpool(_admit, Request(scope))
+                caller = await run_in_threadpool(_admit, Request(scope))
+                cap = body_cap(scope["method"], scope["path"], caller.limits.max_upload_bytes)
+                _check_declared_length(scope, cap)
+            elif is_heavy(scope["method"], scope["path"]):  # the console's upload form
+                console_caller = await run_in_threadpool(_admit_console, Request(scope))
+                if console_caller is not None:
+                    cap = body_cap(scope["method"], scope["path"],
+                                   console_caller.limits.max_upload_bytes)
+                    _check_declared_length(scope, cap)
         except Exception as exc:
             response = render_error(exc)
             if has_body(scope):
@@ -166,12 +177,20 @@ def _check_declared_length(scope: Scope, cap: BodyCap) -> None:
         raise cap.too_large()
 
 
-def _admit(request: Request) -> None:
+def _admit(request: Request) -> Caller:
     """Who is calling, from the `X-API-KEY` header alone; then their rate-limit token."""
     with transaction() as session:
         caller: Caller = authenticate(session, request.headers.get("x-api-key"))
     apply_rate_limit(request, caller)
     request.scope.setdefault("state", {})[CALLER_STATE] = caller
+    return caller
+
+
+def _admit_console(request: Request) -> Caller | None:
+    # Imported here: the console's package imports the routers, which import this module.
+    from api.console.upload_guard import admit_console_upload
+
+    return admit_console_upload(request)
 
 
 def _guarded_body(receive: Receive, cap: BodyCap) -> Receive:

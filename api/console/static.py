@@ -16,7 +16,8 @@ from shared.errors import NotFound
 HTMX_VERSION = "2.0.11"
 STATIC_DIR = Path(__file__).parent / "static"
 CONTENT_TYPES = {"htmx.min.js": "text/javascript; charset=utf-8",
-                 "console.css": "text/css; charset=utf-8"}
+                 "console.css": "text/css; charset=utf-8",
+                 "console.js": "text/javascript; charset=utf-8"}
 _FILES = {name: (STATIC_DIR / name).read_bytes() for name in CONTENT_TYPES}
 _ETAGS = {name: '"' + hashlib.sha256(body).hexdigest()[:16] + '"' for name, body in _FILES.items()}
 

@@ -270,6 +270,9 @@ class AsyncQuarry:
                               general: dict[str, float] | None = None) -> models.RateLimits:
         return await self.call(calls.admin_set_rate_limits(tenant_id, heavy=heavy, general=general))
 
+    async def admin_set_plan(self, tenant_id: str, plan: str) -> models.TenantPlan:
+        return await self.call(calls.admin_set_plan(tenant_id, plan))
+
     async def presign_upload(self, file_name: str, *, content_type: str | None = None,
                        size: int | None = None) -> models.PresignedUpload:
         return await self.call(calls.presign_upload(file_name, content_type, size))
@@ -308,6 +311,10 @@ class AsyncQuarry:
 
     async def cancel_job(self, job_id: str) -> models.Job:
         return await self.call(calls.cancel_job(job_id))
+
+    async def page_image(self, job_id: str, number: int = 1) -> models.PageImage:
+        """Page `number` of the job's file as a PNG, with its size in the boxes' unit."""
+        return await self.call(calls.page_image(job_id, number))
 
     async def create_batch(self, operation: Operation, items: list[dict[str, Any]], *,
                      defaults: dict[str, Any] | None = None, webhook_url: str | None = None,

@@ -120,6 +120,11 @@ def admin_set_rate_limits(tenant_id: str, *, heavy: Mapping[str, float] | None =
                        "general": dict(general) if general else None})
 
 
+def admin_set_plan(tenant_id: str, plan: str) -> Call[models.TenantPlan]:
+    return _call("admin_set_plan", _object(models.TenantPlan), tenant_id=tenant_id,
+                 body={"plan": plan})
+
+
 # -- uploads and jobs ---------------------------------------------------------------------
 
 def presign_upload(file_name: str, content_type: str | None = None,
@@ -174,6 +179,15 @@ def list_jobs(status: str | None = None, limit: int | None = None,
 
 def cancel_job(job_id: str) -> Call[models.Job]:
     return _call("cancel_job", _object(models.Job), job_id=job_id)
+
+
+def page_image(job_id: str, number: int) -> Call[models.PageImage]:
+    return _call("page_image", _page_image, job_id=job_id, number=str(number))
+
+
+def _page_image(response: httpx.Response) -> models.PageImage:
+    return models.PageImage(png=response.content, width=float(response.headers["x-page-width"]),
+                            height=float(response.headers["x-page-height"]))
 
 
 # -- batches ------------------------------------------------------------------------------

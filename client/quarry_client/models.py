@@ -98,6 +98,16 @@ class RateLimits(ApiObject):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TenantPlan(ApiObject):
+    """The tenant's plan and its effective limits (`limits`), overrides (`rate_limits`) on top."""
+
+    tenant_id: str = ""
+    plan: str = ""
+    limits: dict[str, Any] = field(default_factory=dict)
+    rate_limits: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class PresignedUpload(ApiObject):
     upload_url: str = ""
     method: str = "PUT"
@@ -222,6 +232,17 @@ class ExtractResult(ApiObject, Generic[T]):
     def from_job(cls, job: Job) -> Self:
         status = "success" if job.status == "succeeded" else "partial"
         return cls.from_json({**job.raw, "status": status, "processed_at": job.finished_at})
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """A page of a job's file as a PNG (`GET /v1/jobs/{id}/pages/{n}.png`), with the page's
+    size in the unit of `fields[...]["bbox"]` (points): `bbox[0] / width` is a share of the
+    picture's width."""
+
+    png: bytes
+    width: float
+    height: float
 
 
 @dataclass(frozen=True)

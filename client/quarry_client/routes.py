@@ -18,9 +18,9 @@ _CANONICAL_FIELDS = (
     "artifact_id", "llm", "ocr", "webhook_url", "wait", "metadata", *_PAGE_FIELDS,
 )
 _LLM_FORM = tuple(f"llm_{name}" for name in (
-    "provider_model", "api_key", "api_base", "max_tokens", "temperature", "num_retries"))
+    "provider_model", "api_key", "api_base", "max_tokens", "temperature", "num_retries", "fallback"))
 _OCR_FORM = tuple(f"ocr_{name}" for name in (
-    "provider_model", "api_key", "api_base", "max_tokens", "temperature", "num_retries"))
+    "provider_model", "api_key", "api_base", "max_tokens", "temperature", "num_retries", "fallback"))
 _EXTRACT_FORM = ("file", "schema", "mode", "artifact_id", "allow_partial", *_LLM_FORM, *_OCR_FORM,
                  "webhook_url", "wait", "metadata", *_PAGE_FIELDS)
 _MARKDOWN_FORM = ("file", "conversion_mode", *_OCR_FORM, "webhook_url", "wait", "metadata",
@@ -72,6 +72,7 @@ ROUTES: dict[str, Route] = {
     "admin_top_up": Route("POST", "/v1/admin/tenants/{tenant_id}/credits", body=("amount", "reason")),
     "admin_set_rate_limits": Route("PUT", "/v1/admin/tenants/{tenant_id}/rate-limits",
                                    body=("heavy", "general")),
+    "admin_set_plan": Route("PUT", "/v1/admin/tenants/{tenant_id}/plan", body=("plan",)),
     # files and jobs
     "presign_upload": Route("POST", "/v1/uploads/presign", body=("file_name", "content_type", "size")),
     "extract": Route("POST", "/v1/extract", body=_EXTRACT_FORM, creates_job=True, multipart=True),
@@ -84,6 +85,7 @@ ROUTES: dict[str, Route] = {
     "get_job": Route("GET", "/v1/jobs/{job_id}"),
     "list_jobs": Route("GET", "/v1/jobs", query=("status", "limit", "cursor")),
     "cancel_job": Route("POST", "/v1/jobs/{job_id}/cancel"),
+    "page_image": Route("GET", "/v1/jobs/{job_id}/pages/{number}.png"),
     # batches
     "create_batch": Route("POST", "/v1/batches", body=("operation", "defaults", "items", "webhook_url"),
                           creates_job=True),

@@ -265,6 +265,9 @@ class Quarry:
                               general: dict[str, float] | None = None) -> models.RateLimits:
         return self.call(calls.admin_set_rate_limits(tenant_id, heavy=heavy, general=general))
 
+    def admin_set_plan(self, tenant_id: str, plan: str) -> models.TenantPlan:
+        return self.call(calls.admin_set_plan(tenant_id, plan))
+
     def presign_upload(self, file_name: str, *, content_type: str | None = None,
                        size: int | None = None) -> models.PresignedUpload:
         return self.call(calls.presign_upload(file_name, content_type, size))
@@ -300,6 +303,10 @@ class Quarry:
 
     def cancel_job(self, job_id: str) -> models.Job:
         return self.call(calls.cancel_job(job_id))
+
+    def page_image(self, job_id: str, number: int = 1) -> models.PageImage:
+        """Page `number` of the job's file as a PNG, with its size in the boxes' unit."""
+        return self.call(calls.page_image(job_id, number))
 
     def create_batch(self, operation: Operation, items: list[dict[str, Any]], *,
                      defaults: dict[str, Any] | None = None, webhook_url: str | None = None,
