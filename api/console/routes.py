@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from api.console.charts import usage_chart
+from api.console.page_views import job_evidence
 from api.console.render import ConsoleRoute, NotSignedIn, page, redirect
 from api.console.session import (
     ConsoleSession,
@@ -36,7 +37,6 @@ from api.routers import batches, billing, jobs, me, webhooks
 from shared.clock import utcnow
 from shared.db.session import transaction
 from shared.errors import BadRequest, Forbidden, Unauthorized
-from shared.limits.gcra import limit_for
 from shared.tenants.schemas import KeyCreate, KeyIssued
 from shared.tenants.service import Caller, authenticate
 
@@ -150,10 +150,10 @@ def overview(request: Request, user: SignedInDep, db: SessionDep) -> Response:
     chart = usage_chart([row.model_dump() for row in usage.rows], last_day=today.date(),
                         days=USAGE_DAYS)
     recent = jobs.list_jobs(caller, db, status=None, limit=RECENT_JOBS, cursor=None)
-    limits = {bucket: limit_for(bucket, caller.rate_limits) for bucket in ("heavy", "general")}
+    plan = me.get_me(caller, db)
     return page(request, "overview.html", user.context(
         nav="overview", balance=balance, chart=chart, usage_days=USAGE_DAYS, recent=recent.data,
-        limits=limits))
+        plan=plan.plan, limits=plan.limits))
 
 
 # API keys.
@@ -213,9 +213,10 @@ def jobs_page(request: Request, user: SignedInDep, db: SessionDep,
 def job_page(request: Request, job_id: ResourceId, user: SignedInDep, db: SessionDep) -> Response:
     job = jobs.get_job(job_id, user.caller, db)
     deliveries = webhooks.list_deliveries(job_id, user.caller, db, limit=PAGE_SIZE, cursor=None)
+    evidence = job_evidence(job, user.caller.tenant_id)  # the page-with-boxes view
     return page(request, "job.html", user.context(nav="jobs", job=job, timings=job_timings(job),
                                                   extra=job.model_extra or {},
-                                                  deliveries=deliveries))
+                                                  deliveries=deliveries, evidence=evidence))
 
 
 @router.post("/jobs/{job_id}/deliveries/{delivery_id}/redeliver")
@@ -260,9 +261,21 @@ def cancel_batch(batch_id: ResourceId, user: FormUserDep, db: SessionDep) -> Res
 # Webhooks.
 
 @router.get("/webhooks")
-def webhooks_page(request: Request, user: SignedInDep, db: SessionDep) -> Response:
+def webhooks_page(request: Request, user: SignedInDep, db: SessionDep,
+                  cursor: PageCursor = None) -> Response:
+    from shared.webhooks.schemas import delivery_view
+    from shared.webhooks.service import list_tenant_deliveries
+
     secret = webhooks.get_webhook_secret(user.caller, db)
-    return page(request, "webhooks.html", user.context(nav="webhooks", secret=secret))
+    # Across the tenant's jobs and batches, newest first (the API lists them per job).
+    recent = list_tenant_deliveries(db, tenant_id=user.caller.tenant_id, limit=PAGE_SIZE,
+                                    cursor=cursor)
+    deliveries = [delivery_view(delivery, attempts) | {"job_id": delivery.job_id,
+                                                       "batch_id": delivery.batch_id}
+                  for delivery, attempts in recent.rows]
+    return page(request, "webhooks.html", user.context(
+        nav="webhooks", secret=secret, deliveries=deliveries, cursor=cursor,
+        next_cursor=recent.next_cursor))
 
 
 @router.post("/webhooks/rotate")

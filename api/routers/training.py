@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from api.deps import CallerDep, ResourceId, SessionDep
 from api.responses import error_responses
@@ -34,27 +34,30 @@ async def create_training_job(request: Request, caller: CallerDep) -> JSONRespon
     default) LLM variants are evaluated too. Billed as extraction of the examples' pages in
     the training mode: held here (402 when the balance cannot cover them; a zero balance is
     refused before the body is read), charged when the training job succeeds."""
-    await run_in_threadpool(_require_credits, caller.tenant_id)
+    await run_in_threadpool(require_training_credits, caller.tenant_id)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        training = await _from_form(request)
+        form = await request.form()
+        training = await training_from_form(form, _expected_list(form.get("expected")))
     else:
         training = await _from_json(request)
-
-    def create() -> dict[str, Any]:
-        with transaction() as session:
-            return training_job_view(service.create_training_job(
-                session, tenant_id=caller.tenant_id, request=training))
-
-    view = await run_in_threadpool(create)
+    view = await run_in_threadpool(start_training, caller.tenant_id, training)
     status_url = f"/v1/training-jobs/{view['training_job_id']}"
     body = TrainingAccepted(training_job_id=view["training_job_id"], status=view["status"],
                             status_url=status_url)
     return JSONResponse(body.model_dump(), status_code=202, headers={"Location": status_url})
 
 
-def _require_credits(tenant_id: str) -> None:
+def require_training_credits(tenant_id: str) -> None:
+    """A zero balance is refused before the body is read (the console calls this too)."""
     with transaction() as session:
         require_credits(session, tenant_id, what="training")
+
+
+def start_training(tenant_id: str, training: TrainingInput) -> dict[str, Any]:
+    """Validate, hold the credits, keep the files and enqueue: the job's view."""
+    with transaction() as session:
+        return training_job_view(service.create_training_job(
+            session, tenant_id=tenant_id, request=training))
 
 
 @router.get("/{training_job_id}", response_model=TrainingJobOut,
@@ -84,10 +87,10 @@ async def _from_json(request: Request) -> TrainingInput:
                          llm=body.llm)
 
 
-async def _from_form(request: Request) -> TrainingInput:
-    form = await request.form()
+async def training_from_form(form: FormData, labels: list[Any]) -> TrainingInput:
+    """The multipart form's fields and files, with the expected labels in file order (the API
+    sends them as one JSON array, the console as one field per example)."""
     files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
-    labels = _expected_list(form.get("expected"))
     examples = []
     for upload, expected in zip(files, labels, strict=False):
         file_name, content_type = upload_names(upload.filename, upload.content_type)

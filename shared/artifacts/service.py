@@ -186,6 +186,14 @@ def get_training_job(session: Session, *, tenant_id: str, training_job_id: str) 
     return job
 
 
+def list_training_jobs(session: Session, *, tenant_id: str, limit: int = DEFAULT_LIMIT,
+                       cursor: str | None = None) -> Slice[TrainingJob]:
+    """The tenant's training jobs, newest first, a page at a time."""
+    query = select(TrainingJob).where(TrainingJob.tenant_id == tenant_id)
+    return keyset_page(session, query, created=TrainingJob.created_at, ident=TrainingJob.id,
+                       limit=limit, cursor=cursor)
+
+
 def list_artifacts(session: Session, *, tenant_id: str, include_retired: bool = False,
                    limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Slice[Artifact]:
     """Newest first, a page at a time."""

@@ -18,6 +18,8 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        # The console's recent deliveries: one tenant's, newest first.
+        Index("ix_webhook_deliveries_tenant_created", "tenant_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -62,6 +62,18 @@ def list_job_deliveries(
                  page.next_cursor)
 
 
+def list_tenant_deliveries(
+    session: Session, *, tenant_id: str, limit: int = DEFAULT_LIMIT, cursor: str | None = None,
+) -> Slice[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+    """The tenant's deliveries across its jobs and batches, newest first, each with its
+    attempts."""
+    page = keyset_page(session, select(WebhookDelivery).where(WebhookDelivery.tenant_id == tenant_id),
+                       created=WebhookDelivery.created_at, ident=WebhookDelivery.id,
+                       limit=limit, cursor=cursor)
+    return Slice([(delivery, _attempts(session, delivery.id)) for delivery in page.rows],
+                 page.next_cursor)
+
+
 def redeliver(session: Session, *, tenant_id: str, job_id: str,
               delivery_id: str) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
     """Start a fresh chain of attempts (same `webhook-id`); an older chain stops."""
