@@ -2,11 +2,11 @@
 
 Every request (each redirect hop too) goes through `GuardedTransport`, so the SSRF rules
 hold; the body is counted while it streams and the download stops at the upload size
-limit (413), so a huge or endless body never fills memory. A source that trickles fails
-fast: past a short grace its average rate must stay above a floor and no read may stall for
-long, within a total deadline (400 `file_url_failed`), so it cannot hold a worker slot for
-free. The bytes are then kept in the job's upload like any other, and the file checks run
-on them as on an upload's.
+limit of the job's tenant's plan (413, as a multipart upload past it), so a huge or endless
+body never fills memory. A source that trickles fails fast: past a short grace its average
+rate must stay above a floor and no read may stall for long, within a total deadline
+(400 `file_url_failed`), so it cannot hold a worker slot for free. The bytes are then kept
+in the job's upload like any other, and the file checks run on them as on an upload's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from shared.clock import utcnow
 from shared.db.session import transaction
 from shared.errors import BadRequest
 from shared.jobs.models import Upload
-from shared.jobs.uploads import check_size
+from shared.jobs.uploads import check_size, upload_size_limit
 from shared.net.outbound import GuardedTransport
 from shared.settings import Settings, get_settings
 from shared.storage.factory import get_storage
@@ -36,7 +36,8 @@ def fetch_into_upload(url: str, *, upload_id: str, storage_key: str) -> bytes | 
     with transaction() as session:
         if session.get_one(Upload, upload_id).uploaded_at is not None:
             return None
-    data = fetch_file(url)
+        max_bytes = upload_size_limit(session, upload_id)
+    data = fetch_file(url, max_bytes=max_bytes)
     get_storage().put_bytes(storage_key, data, None)
     with transaction() as session:
         upload = session.get_one(Upload, upload_id)
@@ -45,16 +46,17 @@ def fetch_into_upload(url: str, *, upload_id: str, storage_key: str) -> bytes | 
     return data
 
 
-def fetch_file(url: str) -> bytes:
-    """GET `url`'s body, at most the upload size limit; 400 `file_url_failed` when it can't."""
+def fetch_file(url: str, *, max_bytes: int) -> bytes:
+    """GET `url`'s body, at most `max_bytes` (413 past it); 400 `file_url_failed` when it
+    can't."""
     settings = get_settings()
     try:
         with (_client(settings) as client, client.stream("GET", url) as response):
             if response.status_code != 200:
                 raise FileUrlFailed(f"file_url answered HTTP {response.status_code}.")
             declared = response.headers.get("content-length", "")
-            check_size(int(declared) if declared.isdigit() else None)
-            return _read_bounded(response, settings)
+            check_size(int(declared) if declared.isdigit() else None, max_bytes)
+            return _read_bounded(response, settings, max_bytes)
     except httpx.TooManyRedirects as exc:
         raise FileUrlFailed("file_url redirected too many times.") from exc
     except httpx.TimeoutException as exc:
@@ -72,12 +74,12 @@ def _client(settings: Settings) -> httpx.Client:
                         trust_env=False)
 
 
-def _read_bounded(response: httpx.Response, settings: Settings) -> bytes:
+def _read_bounded(response: httpx.Response, settings: Settings, max_bytes: int) -> bytes:
     received = bytearray()
     started = time.monotonic()
     for chunk in response.iter_bytes():
         received += chunk
-        check_size(len(received))  # 413 as soon as the body passes the limit
+        check_size(len(received), max_bytes)  # 413 as soon as the body passes the limit
         _check_rate(len(received), time.monotonic() - started, settings)
     return bytes(received)
 

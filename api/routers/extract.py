@@ -126,7 +126,7 @@ async def _submit_multipart(
 ) -> JSONResponse:
     wait_s = wait_seconds(wait)
     data = await file.read()
-    check_size(len(data))
+    check_size(len(data), caller.limits.max_upload_bytes)  # before the file is inspected
     file_name, content_type = upload_names(file.filename, file.content_type)
     info = await run_in_threadpool(inspect_file, data, file_name, content_type)
     submission = Submission(caller=caller, request=for_file(request, info),

@@ -22,7 +22,6 @@ from shared.errors import (
 )
 from shared.jobs import uploads
 from shared.jobs.schemas import PresignRequest
-from shared.limits.effective import upload_ceiling
 from shared.storage.signing import signature_is_valid
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -57,20 +56,25 @@ async def put_upload_content(upload_id: str, expires: int, signature: str,
         raise Forbidden("Invalid upload signature.")
     if expires < time.time():
         raise Forbidden("Upload URL has expired.")
-    data = await _read_limited(request)
+    limit = await run_in_threadpool(_size_limit, upload_id)
+    data = await _read_limited(request, limit)
     upload = await run_in_threadpool(_store, upload_id, data)
     return UploadStored(upload_id=upload_id, size=upload)
 
 
-async def _read_limited(request: Request) -> bytes:
-    # The largest plan's limit: the upload's own tenant's is checked once the bytes are in.
-    limit = upload_ceiling()
+def _size_limit(upload_id: str) -> int:
+    with transaction() as session:
+        return uploads.upload_size_limit(session, upload_id)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The body, stopped (413) as soon as it passes the upload's tenant's plan limit."""
     chunks: list[bytes] = []
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > limit:
-            uploads.check_size(received)
+            uploads.check_size(received, limit)
             raise PayloadTooLarge()
         chunks.append(chunk)
     return b"".join(chunks)

@@ -22,7 +22,7 @@ from shared.billing.service import place_hold, training_credits
 from shared.clock import utcnow
 from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.db.session import after_commit, transaction
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.extraction.schema import parse_schema
 from shared.extraction.validation import validation_problems
 from shared.files.checks import inspect_file
@@ -39,7 +39,7 @@ from shared.jobs.options import (
 )
 from shared.jobs.schemas import ModelConfig
 from shared.jobs.states import JobStatus
-from shared.jobs.uploads import check_size, resolve_file_uri, store_upload
+from shared.jobs.uploads import check_tenant_size, resolve_file_uri, store_upload
 from shared.net.ssrf import vet_model_endpoints
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
@@ -155,7 +155,7 @@ def _checked_pages(session: Session, tenant_id: str, examples: list[ExampleInput
     for index, example in enumerate(examples):
         try:
             if example.data is not None:
-                check_size(len(example.data))
+                check_tenant_size(session, tenant_id, len(example.data))  # the plan's limit
                 info = inspect_file(example.data, example.file_name, example.content_type)
             elif example.file_uri:
                 upload = resolve_file_uri(session, tenant_id=tenant_id, file_uri=example.file_uri)
@@ -163,7 +163,7 @@ def _checked_pages(session: Session, tenant_id: str, examples: list[ExampleInput
                                     upload.content_type)
             else:
                 raise BadRequest("Each example needs a file (multipart) or a file_uri.")
-        except BadRequest as exc:
+        except (BadRequest, PayloadTooLarge) as exc:
             raise type(exc)(f"examples[{index}] ({example.file_name}): {exc.detail}",
                             code=exc.code) from exc
         pages += info.pages

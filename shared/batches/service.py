@@ -45,6 +45,7 @@ from shared.net.ssrf import vet_model_endpoints, vet_url
 from shared.settings import get_settings
 from shared.storage.factory import get_storage
 from shared.tenants.models import Tenant
+from shared.tenants.service import tenant_limits
 
 LEDGER_CHUNK = 1000
 
@@ -169,7 +170,13 @@ def _resolve_uploads(session: Session, tenant_id: str, uris: list[str]) -> dict[
         if uri.removeprefix(FILE_URI_PREFIX) not in found:
             raise NotFound(f"items[{index}]: Upload not found.")
     _confirm_uploaded([upload for upload in found.values() if upload.uploaded_at is None])
-    return {uri: found[uri.removeprefix(FILE_URI_PREFIX)] for uri in uris}
+    # Every item against the plan as it is now: an upload made on a larger plan, or one PUT
+    # straight to S3 past it, is refused here, before any credit is held.
+    uploads = {uri: found[uri.removeprefix(FILE_URI_PREFIX)] for uri in uris}
+    limit = tenant_limits(session, tenant_id).max_upload_bytes
+    for index, uri in enumerate(uris):
+        _for_item(index, partial(check_size, uploads[uri].size, limit))
+    return uploads
 
 
 def _confirm_uploaded(uploads: list[Upload]) -> None:
@@ -181,8 +188,7 @@ def _confirm_uploaded(uploads: list[Upload]) -> None:
     for upload, size in zip(uploads, sizes, strict=True):
         if size is None:
             raise BadRequest(f"The file for quarry://uploads/{upload.id} has not been uploaded yet.")
-        check_size(size)
-        upload.size, upload.uploaded_at = size, now
+        upload.size, upload.uploaded_at = size, now  # its size is checked by the caller
 
 
 def _hold_credits(session: Session, tenant_id: str, holds: list[tuple[str, int]]) -> None:

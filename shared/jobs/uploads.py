@@ -51,18 +51,23 @@ def _storage_key(tenant_id: str, upload_id: str, file_name: str) -> str:
     return f"{tenant_id}/uploads/{upload_id}/{safe_name or 'file'}"
 
 
-def check_size(size: int | None, max_bytes: int | None = None) -> None:
-    """413 past `max_bytes` (the tenant's plan limit); without one, past the largest any
-    plan allows, for callers that check before they know the tenant."""
-    limit = upload_ceiling() if max_bytes is None else max_bytes
-    if size is not None and size > limit:
-        raise PayloadTooLarge(f"File exceeds the upload size limit of {limit / MIB:g} MiB.")
+def check_size(size: int | None, max_bytes: int) -> None:
+    """413 past `max_bytes`, the plan limit of the tenant the file comes in for."""
+    if size is not None and size > max_bytes:
+        raise PayloadTooLarge(f"File exceeds the upload size limit of {max_bytes / MIB:g} MiB.")
 
 
 def check_tenant_size(session: Session, tenant_id: str, size: int | None) -> None:
     """`check_size` at the limit of the tenant's plan."""
     if size is not None:
         check_size(size, tenant_limits(session, tenant_id).max_upload_bytes)
+
+
+def upload_size_limit(session: Session, upload_id: str) -> int:
+    """The plan limit of the tenant an upload belongs to; the largest any plan allows when
+    there is no such upload (its PUT is then refused with 404 once read)."""
+    tenant_id = session.scalar(select(Upload.tenant_id).where(Upload.id == upload_id))
+    return upload_ceiling() if tenant_id is None else tenant_limits(session, tenant_id).max_upload_bytes
 
 
 def presign_upload(
@@ -209,17 +214,21 @@ def pin_upload(session: Session, *, upload_id: str, data: bytes) -> None:
 
 
 def resolve_file_uri(session: Session, *, tenant_id: str, file_uri: str) -> Upload:
-    """The tenant's upload behind `file_uri`, with its bytes present in storage."""
+    """The tenant's upload behind `file_uri`, its bytes present in storage and within the
+    tenant's plan (413)."""
     upload_id = file_uri.removeprefix(FILE_URI_PREFIX)
     upload = session.get(Upload, upload_id) if file_uri.startswith(FILE_URI_PREFIX) else None
     if upload is None or upload.tenant_id != tenant_id:
         raise NotFound("Upload not found.")
-    if upload.uploaded_at is None:
-        size = get_storage().size(upload.storage_key)
-        if size is None:
-            raise BadRequest("The file for this file_uri has not been uploaded yet.")
-        check_tenant_size(session, tenant_id, size)
-        upload.size = size
-        upload.uploaded_at = utcnow()
-        session.flush()
+    if upload.uploaded_at is not None:
+        # Checked on every use, not only the first: the plan may have shrunk since.
+        check_tenant_size(session, tenant_id, upload.size)
+        return upload
+    size = get_storage().size(upload.storage_key)
+    if size is None:
+        raise BadRequest("The file for this file_uri has not been uploaded yet.")
+    check_tenant_size(session, tenant_id, size)
+    upload.size = size
+    upload.uploaded_at = utcnow()
+    session.flush()
     return upload
