@@ -22,6 +22,7 @@ HEAVY_ROUTES = frozenset({
     "/v1/extract", "/v1/to-markdown", "/v1/ocr/to-markdown", "/v1/canonical", "/v1/batches",
     "/v1/training-jobs",  # free, but it runs every example through the pipeline
     "/console/playground",  # the console's extract/markdown form: the same calls
+    "/console/training",  # the console's training form: POST /v1/training-jobs
 })
 RATE_HEADERS_STATE = "rate_limit_headers"
 CALLER_STATE = "caller"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import render_error
@@ -158,10 +159,16 @@ class EdgeGuard:
                 _check_declared_length(scope, cap)
             elif is_heavy(scope["method"], scope["path"]):  # the console's upload form
                 console_caller = await run_in_threadpool(_admit_console, Request(scope))
-                if console_caller is not None:
-                    cap = body_cap(scope["method"], scope["path"],
-                                   console_caller.limits.max_upload_bytes)
-                    _check_declared_length(scope, cap)
+                if console_caller is None:
+                    # No live session: back to the sign-in form before a byte of the upload
+                    # is read, as `/v1/extract` answers 401 without a key.
+                    to_sign_in = RedirectResponse("/console/sign-in", status_code=303,
+                                                  headers={"Connection": "close"})
+                    await to_sign_in(scope, receive, send)
+                    return
+                cap = body_cap(scope["method"], scope["path"],
+                               console_caller.limits.max_upload_bytes)
+                _check_declared_length(scope, cap)
         except Exception as exc:
             response = render_error(exc)
             if has_body(scope):

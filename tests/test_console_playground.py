@@ -314,6 +314,16 @@ def test_playground_uploads_take_the_heavy_bucket_and_its_size_cap(api: ApiServe
     assert huge.startswith(b"HTTP/1.1 413") and b"upload size limit" in huge
 
 
+def test_an_upload_without_a_session_is_sent_to_sign_in_before_its_body_is_read(
+        api: ApiServer) -> None:
+    # 4 MiB declared, none sent: the answer must come at once, not after the body deadline.
+    for cookie in ("", "quarry_console=not-a-session"):
+        answer = declared_post(api, "/console/playground", 4 * 1024 * 1024, cookie)
+        head = answer.split(b"\r\n\r\n", 1)[0].lower()
+        assert answer.startswith(b"HTTP/1.1 303"), answer[:200]
+        assert b"location: /console/sign-in" in head
+
+
 def test_another_tenants_page_images_are_invisible_from_the_console(api: ApiServer,
                                                                    worker: Process) -> None:
     owner, other = make_tenant(), make_tenant()

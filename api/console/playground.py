@@ -20,12 +20,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.console.page_views import job_evidence
-from api.console.render import ConsoleRoute, NotSignedIn, page
+from api.console.render import ConsoleRoute, page
 from api.console.render_markdown import render_markdown
 from api.console.routes import CsrfField, SignedIn, SignedInDep, checked_form
-from api.console.session import read_session
+from api.console.upload_guard import AdmittedDep
 from api.deps import ResourceId, SessionDep
-from api.limits import CALLER_STATE
 from api.routers import artifacts, extract, jobs
 from shared.contract.jobs import JobOut
 from shared.errors import BadRequest, QuarryError
@@ -55,17 +54,7 @@ class Values:
     file_name: str = "document.pdf"
 
 
-def admitted(request: Request) -> SignedIn:
-    """The caller the edge authenticated from the session cookie, and already counted
-    (`upload_guard`): a second token is not taken here."""
-    caller = request.scope.get("state", {}).get(CALLER_STATE)
-    session = read_session(request)
-    if caller is None or session is None:
-        raise NotSignedIn()
-    return SignedIn(caller=caller, session=session)
-
-
-def upload_form(user: Annotated[SignedIn, Depends(admitted)], csrf_token: CsrfField = "") -> SignedIn:
+def upload_form(user: AdmittedDep, csrf_token: CsrfField = "") -> SignedIn:
     return checked_form(user, csrf_token)
 
 
@@ -84,14 +73,14 @@ def playground_page(request: Request, user: SignedInDep, db: SessionDep,
 async def run(
     request: Request, user: UploadUserDep, db: SessionDep,
     file: Annotated[UploadFile | None, File()] = None,
-    schema: Annotated[str, Form(max_length=MAX_SCHEMA_CHARS)] = "",
+    schema_text: Annotated[str, Form(alias="schema", max_length=MAX_SCHEMA_CHARS)] = "",
     mode: Annotated[str, Form(max_length=20)] = "standard",
     artifact_id: Annotated[str, Form(max_length=64)] = "",
     operation: Annotated[Operation, Form()] = "extract",
 ) -> Response:
     """Extract or convert as the signed-in key; a refusal (400, 402, 413, 429 …) is shown in
     the form with the API's message and status."""
-    values = Values(schema=schema, mode=mode, artifact_id=artifact_id, operation=operation,
+    values = Values(schema=schema_text, mode=mode, artifact_id=artifact_id, operation=operation,
                     file_name=(file.filename if file and file.filename else "document.pdf"))
     try:
         job_id = await _submit(user, file, values)
@@ -172,7 +161,7 @@ def _page(request: Request, user: SignedIn, db: SessionDep, values: Values, *,
     found = artifacts.list_artifacts(user.caller, db, include_retired=False, limit=100, cursor=None)
     return page(request, "playground.html", user.context(
         nav="playground", values=values, modes=MODES, artifacts=found.data,
-        schema_example=SCHEMA_EXAMPLE, max_mib=get_settings().max_upload_bytes // (1024 * 1024),
+        schema_example=SCHEMA_EXAMPLE, max_mib=f"{user.caller.limits.max_upload_bytes / (1024 * 1024):g}",
         **({"curl": _curl(values), "sdk": _sdk(values)} | result)), status_code=status_code)
 
 

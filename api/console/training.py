@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from api.console.render import ConsoleRoute, page, redirect
 from api.console.routes import PAGE_SIZE, FormUserDep, SignedIn, SignedInDep, checked_form
+from api.console.upload_guard import AdmittedDep
 from api.deps import PageCursor, ResourceId, SessionDep
 from api.routers import artifacts, jobs
 from api.routers.training import (
@@ -76,7 +77,7 @@ def _training_page(request: Request, user: SignedIn, db: SessionDep, *, cursor: 
 
 
 @router.post("/training")
-async def create_training(request: Request, user: SignedInDep, db: SessionDep) -> Response:
+async def create_training(request: Request, user: AdmittedDep, db: SessionDep) -> Response:
     """The same order as the API: no credits → refused before the body is read; then the
     form (CSRF first), then `create_training_job`'s checks. A refusal shows the form again
     with what was typed and the reason (the files must be chosen again)."""
@@ -167,12 +168,12 @@ def train_from_jobs(request: Request, user: FormUserDep, db: SessionDep,
                     job: Annotated[list[JobId], Form(max_length=100)],
                     expected: Annotated[list[str], Form(max_length=100)],
                     name: Annotated[str, Form(max_length=200)] = "",
-                    schema: Annotated[str, Form(max_length=200_000)] = "",
+                    schema_text: Annotated[str, Form(alias="schema", max_length=200_000)] = "",
                     mode: Annotated[str, Form(max_length=20)] = "standard") -> Response:
     """As `POST /v1/training-jobs` with JSON `examples: [{file_uri, expected}]`: each picked
     job's own upload is the example's file, the corrected JSON its label."""
     require_training_credits(user.caller.tenant_id)
-    values = {"name": name, "schema": schema, "mode": mode, "expected": expected}
+    values = {"name": name, "schema": schema_text, "mode": mode, "expected": expected}
     picked: list[Job] = []
     try:
         picked = [_finished_job(db, user, job_id) for job_id in job]
@@ -183,7 +184,7 @@ def train_from_jobs(request: Request, user: FormUserDep, db: SessionDep,
                                  file_uri=f"{FILE_URI_PREFIX}{row.upload_id}")
                     for index, (row, raw) in enumerate(zip(picked, expected, strict=True))]
         view = start_training(user.caller.tenant_id, TrainingInput(
-            schema=schema, examples=examples, name=name, mode=mode))
+            schema=schema_text, examples=examples, name=name, mode=mode))
     except (BadRequest, InvalidSchema, InsufficientCredits, NotFound) as exc:
         return _corrections_page(request, user, picked, values, error=exc.detail,
                                  status_code=exc.status_code)

@@ -1,29 +1,28 @@
-"""The edge's check for the console's upload form (`POST /console/playground`), before its
+"""The edge's check for the console's upload forms (`POST /console/playground`, `POST
+/console/training`), before their
 body is read: what `api.middleware.EdgeGuard` does with `X-API-KEY` on `/v1/extract`, with
 the key sealed in the session cookie instead.
 
 The key is authenticated and the heavy rate-limit token taken (the path is in
 `api.limits.HEAVY_ROUTES`); the caller is kept in the scope, so `HeavyInflightCap` counts
 the upload among the tenant's heavy requests in flight and the sync wait among its waits.
-Without a live session nothing is counted against a tenant: the route sends the browser to
-sign in, and such uploads share the anonymous in-flight places (`""`) under the size cap.
+Without a live session the edge sends the browser to sign in before the body is read.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Depends
 from starlette.requests import Request
 
+from api.console.render import NotSignedIn
+from api.console.routes import SignedIn
 from api.console.session import read_session
 from api.limits import CALLER_STATE, apply_rate_limit
 from shared.db.session import transaction
 from shared.errors import Unauthorized
 from shared.tenants.service import Caller, authenticate
-
-CONSOLE_UPLOAD_ROUTES = frozenset({"/console/playground"})
-
-
-def is_console_upload(method: str, path: str) -> bool:
-    return method == "POST" and path.rstrip("/") in CONSOLE_UPLOAD_ROUTES
 
 
 def admit_console_upload(request: Request) -> Caller | None:
@@ -39,3 +38,16 @@ def admit_console_upload(request: Request) -> Caller | None:
     apply_rate_limit(request, caller)
     request.scope.setdefault("state", {})[CALLER_STATE] = caller
     return caller
+
+
+def admitted(request: Request) -> SignedIn:
+    """The caller the edge authenticated from the session cookie, and already counted: a
+    second rate-limit token is not taken here (`signed_in` would take one)."""
+    caller = request.scope.get("state", {}).get(CALLER_STATE)
+    session = read_session(request)
+    if caller is None or session is None:
+        raise NotSignedIn()
+    return SignedIn(caller=caller, session=session)
+
+
+AdmittedDep = Annotated[SignedIn, Depends(admitted)]
