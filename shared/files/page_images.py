@@ -4,6 +4,9 @@ Extraction boxes (`fields[].bbox`) and page sizes are in points from the top-lef
 (worker/pipeline/document.py): PDF points for PDFs, and for images pixels scaled by the
 image's own resolution (72 dpi when it declares none). A picture drawn here carries that
 size, so a box divided by it is a share of the picture, whatever its pixel size.
+A page is drawn as it is shown: a PDF page turned by its `/Rotate`, an image as stored
+(upright per EXIF). Boxes are on that page too, even where the worker read the words in
+another frame (`Page.shown_box`), so the picture never needs turning to match them.
 Formats without drawn pages (office files, HTML, e-mail, text) have no picture.
 """
 

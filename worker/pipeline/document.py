@@ -8,12 +8,19 @@ resolution (72 dpi when it declares none: one pixel, one point); for formats wit
 geometry (office files, HTML, e-mail, text) an estimate on the same scale (`line_from_text`:
 6 points a character, 12 a line). Clients see these units in `pages` and `fields[].bbox`
 (docs/API.md, "Units of sizes and boxes").
+
+Words stay in the frame they were read in, where lines run left to right, because layout
+and extraction read geometry (a label left of or above its value). That frame is the page
+as shown turned by `Page.rotation`: a PDF page's `/Rotate` (MuPDF gives its text layer
+unrotated), or the quarter turn and deskew OCR applied. `Page.shown_box` turns a box back
+onto the page as shown, which is what its page image draws and what clients get.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,7 +89,12 @@ class Page:
     label: str | None = None
     """What the page is within its file when not a numbered page: a sheet, a slide, an attachment."""
     rotation: float = 0.0
-    """Degrees the page image was turned (quarter turns and deskew) before OCR read it."""
+    """Degrees counter-clockwise the page as shown was turned into the frame of its words
+    (`width`/`height` are that frame's): a PDF page's `/Rotate` for its text layer, the
+    quarter turn and deskew for a page OCR read."""
+    shown: tuple[float, float] | None = None
+    """The page's width and height as shown (its page image), when `rotation` turned it;
+    None for the frame's own size turned by the nearest quarter turn."""
     reader: str | None = None
     """The vision model that read the page (`source == "llm"`): with a provider chain, the
     link that answered."""
@@ -93,6 +105,34 @@ class Page:
 
     def lines(self) -> list[Line]:
         return [line for block in self.blocks for line in block.lines]
+
+    @property
+    def shown_size(self) -> tuple[float, float]:
+        if self.shown is not None:
+            return self.shown
+        sideways = round(self.rotation / 90) % 2 == 1
+        return (self.height, self.width) if sideways else (self.width, self.height)
+
+    def shown_box(self, box: BBox) -> BBox:
+        """`box` (in the words' frame) on the page as shown: exact for quarter turns, the
+        bounding box of the turned rectangle for other angles.
+
+        Both frames share their centre (a turn keeps every pixel: `ocr.orientation.rotate`,
+        MuPDF's rotation matrix), so the box is turned back about it.
+        """
+        if self.rotation % 360 == 0:
+            return box
+        angle = math.radians(self.rotation)
+        cos, sin = _exact(math.cos(angle)), _exact(math.sin(angle))
+        width, height = self.shown_size
+        cx, cy, sx, sy = self.width / 2, self.height / 2, width / 2, height / 2
+        xs, ys = [], []
+        for x, y in ((box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])):
+            dx, dy = x - cx, y - cy
+            # Clockwise by `rotation` with y pointing down: undoes the counter-clockwise turn.
+            xs.append(sx + dx * cos - dy * sin)
+            ys.append(sy + dx * sin + dy * cos)
+        return (max(0.0, min(xs)), max(0.0, min(ys)), min(width, max(xs)), min(height, max(ys)))
 
 
 @dataclass
@@ -114,6 +154,11 @@ class Document:
     @property
     def words(self) -> list[Word]:
         return [word for page in self.pages for line in page.lines() for word in line.words]
+
+
+def _exact(value: float) -> float:
+    """Quarter turns exactly: cos(90°) is 6e-17 in floating point."""
+    return float(round(value)) if abs(value - round(value)) < 1e-9 else value
 
 
 def line_from_text(text: str, *, top: float = 0.0, height: float = 12.0) -> Line:
@@ -175,7 +220,8 @@ def document_from_json(data: bytes) -> Document:
 
 def _encode_page(page: Page, numbers: array[float]) -> list[Any]:
     numbers.extend((page.width, page.height, page.rotation))
-    return [page.number, page.source, page.label, [_encode_block(b, numbers) for b in page.blocks]]
+    encoded = [page.number, page.source, page.label, [_encode_block(b, numbers) for b in page.blocks]]
+    return encoded if page.shown is None else [*encoded, list(page.shown)]
 
 
 def _encode_block(block: Block, numbers: array[float]) -> list[Any]:
@@ -200,10 +246,11 @@ def _encode_box(box: BBox | None, numbers: array[float]) -> bool:
 
 
 def _decode_page(data: list[Any], numbers: Iterator[float]) -> Page:
-    number, source, label, blocks = data
+    number, source, label, blocks, *shown = data
     width, height, rotation = next(numbers), next(numbers), next(numbers)
     return Page(number=number, width=width, height=height, source=source, label=label,
-                rotation=rotation, blocks=[_decode_block(block, numbers) for block in blocks])
+                rotation=rotation, blocks=[_decode_block(block, numbers) for block in blocks],
+                shown=(float(shown[0][0]), float(shown[0][1])) if shown else None)
 
 
 def _decode_block(data: list[Any], numbers: Iterator[float]) -> Block:

@@ -166,8 +166,9 @@ def page_results(document: Document, markdown: str) -> list[dict[str, Any]]:
 
 
 def _page_result(page: Page, markdown: str) -> dict[str, Any]:
-    return {"page": page.number, "markdown": markdown, "width": round(page.width, 2),
-            "height": round(page.height, 2)}
+    width, height = page.shown_size  # as its page image is drawn, not the words' turned frame
+    return {"page": page.number, "markdown": markdown, "width": round(width, 2),
+            "height": round(height, 2)}
 
 
 PARSERS = {"pdf": "pymupdf", "docx": "python-docx", "xlsx": "openpyxl", "pptx": "python-pptx",

@@ -109,6 +109,8 @@ def _convert_page(page: Any, ocr: str, reader: PageReader | None, table_format: 
     if reader is not None and _wants_reading(page, converted, ocr):
         image, scale = render_gray(page, get_settings().ocr_dpi)
         read = reader.read(image, number=converted.number, scale=scale)
+        if read.rotation % 360:  # OCR turned the page as shown (drawn with its `/Rotate`)
+            read.shown = (page.rect.width, page.rect.height)
         structure_ocr_page(read, image, scale, table_format, started=started)  # tables, columns
         return read
     if ocr == "never":

@@ -48,9 +48,13 @@ def text_layer_page(page: Any, text_page: Any) -> Page:
     kept = [block for block in blocks.values() if block.lines]
     for block in kept:
         block.bbox = union([line.bbox for line in block.lines])
-    rect = page.rect
-    return Page(number=page.number + 1, width=rect.width, height=rect.height,
-                blocks=kept)
+    # MuPDF gives the words of a page with `/Rotate` unrotated: the page is that frame,
+    # and remembers how it is shown (the page image is drawn rotated, as viewers show it).
+    shown = page.rect
+    frame = shown * page.derotation_matrix
+    turn = float(page.rotation % 360)
+    return Page(number=page.number + 1, width=frame.width, height=frame.height,
+                blocks=kept, rotation=turn, shown=(shown.width, shown.height) if turn else None)
 
 
 def _attach_markers(blocks: list[Block]) -> None:

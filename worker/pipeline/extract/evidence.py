@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from worker.pipeline.document import BBox
+from worker.pipeline.document import BBox, Page
 
 
 @dataclass
@@ -26,11 +26,13 @@ class FieldEvidence:
     basis: tuple[str, dict[str, float]] | None = None
     check: dict[str, Any] | None = None
 
-    def view(self) -> dict[str, Any]:
-        """The field as the API's `fields` map shows it."""
+    def view(self, page: Page | None = None) -> dict[str, Any]:
+        """The field as the API's `fields` map shows it: its box on `page` as shown (the page
+        image), where the page's words were read turned (`Page.shown_box`)."""
+        box = page.shown_box(self.bbox) if page is not None and self.bbox else self.bbox
         shown: dict[str, Any] = {
             "confidence": round(self.confidence, 3), "page": self.page,
-            "bbox": [round(v, 1) for v in self.bbox] if self.bbox else None, "source": self.source}
+            "bbox": [round(v, 1) for v in box] if box else None, "source": self.source}
         if self.check is not None:
             shown["check"] = self.check
         return shown

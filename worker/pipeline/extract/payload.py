@@ -24,11 +24,13 @@ def overall_confidence(evidence: Evidence, schema: dict[str, Any], valid: bool) 
 def build_payload(*, document: Document, schema: dict[str, Any], result: dict[str, Any],
                   evidence: Evidence, errors: list[str], mode: str, engine: str,
                   disputes: list[dict[str, Any]] | None) -> dict[str, Any]:
+    pages = {page.number: page for page in document.pages}
     payload: dict[str, Any] = {
         "result": result,
         "validation_errors": errors or None,
         "confidence": overall_confidence(evidence, schema, not errors),
-        "fields": {name: item.view() for name, item in evidence.items() if name in result},
+        "fields": {name: item.view(pages.get(item.page) if item.page else None)
+                   for name, item in evidence.items() if name in result},
         "raw_text": document.plain_text,
         "mode": mode,
         "engine": engine,

@@ -43,6 +43,8 @@ class LocalOcr:
     def read(self, image: Gray, *, number: int, scale: float) -> Page:
         started = time.perf_counter()
         page = page_from_reading(read_upright(image, self.language), number=number, scale=scale)
+        if page.rotation % 360:  # boxes are turned back onto the image as given (`Page.shown`)
+            page.shown = (image.shape[1] * scale, image.shape[0] * scale)
         OCR_SECONDS.labels(self.engine).inc(time.perf_counter() - started)
         return page
 
