@@ -34,11 +34,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.extraction.corpora import converted, load_corpus
+from bench.extraction.corpora import LabeledDocument, converted, load_corpus
 from bench.extraction.real import calibration_table, matches
 from shared.extraction.schema import parse_schema
 from worker.pipeline.extract import run_engine
 from worker.pipeline.extract.calibration import WEIGHTS, confidence_for
+from worker.pipeline.extract.evidence import Evidence
 
 PENALTY = 0.5
 MIN_EACH = 2
@@ -73,17 +74,28 @@ def collect(folders: list[Path]) -> list[Observation]:
     for folder in folders:
         documents = load_corpus(folder)
         for doc in documents:
-            cluster = _cluster(folder.name, doc.id, doc.expected)
-            group = _fold(cluster)
             evidence = run_engine(converted(doc.path), parse_schema(doc.schema), None)
-            for name, want in doc.expected.items():
-                item = evidence.get(name)
-                if name == "line_items" or want is None or item is None:
-                    continue
-                concept, features = item.basis if item.basis else (None, {})
-                found.append(Observation(folder.name, doc.id, group, cluster, concept, features,
-                                         item.confidence, matches(name, want, item.value)))
+            found += observe(folder.name, doc, evidence)
     return found
+
+
+def observe(corpus: str, doc: LabeledDocument, evidence: Evidence) -> list[Observation]:
+    """The labelled fields (line items aside) that `evidence` reports for `doc`."""
+    cluster = _cluster(corpus, doc.id, doc.expected)
+    found = []
+    for name, want in doc.expected.items():
+        item = evidence.get(name)
+        if name == "line_items" or want is None or item is None:
+            continue
+        concept, features = item.basis if item.basis else (None, {})
+        found.append(Observation(corpus, doc.id, _fold(cluster), cluster, concept, features,
+                                 item.confidence, matches(name, want, item.value)))
+    return found
+
+
+def fold_of(corpus: str, doc: LabeledDocument) -> str:
+    """The fold `doc` is held out in (the `group` of its observations)."""
+    return _fold(_cluster(corpus, doc.id, doc.expected))
 
 
 def _cluster(corpus: str, document: str, expected: dict[str, Any]) -> str:

@@ -161,6 +161,10 @@ def main() -> None:
     parser.add_argument("--string-typed", action="store_true",
                         help="with corpus folders: also score with every top-level scalar field "
                              "typed as the shorthand \"string\" (no format, no description)")
+    parser.add_argument("--routing", action="store_true",
+                        help="with corpus folders: also show what each routing escalation "
+                             "threshold would answer locally and how accurately "
+                             "(`bench/extraction/routing.py`)")
     args = parser.parse_args()
     if args.paths:
         from bench.extraction.real import report as real_report
@@ -174,6 +178,10 @@ def main() -> None:
             from bench.extraction.fit_calibration import collect, cv_report
 
             sys.stdout.write("\n" + cv_report(collect(args.paths)))
+        if args.routing:
+            from bench.extraction.routing import report as routing_report
+
+            sys.stdout.write("\n" + routing_report(args.paths))
         if args.timing > 0:
             from bench.extraction import timing
 
