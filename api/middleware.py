@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import render_error
 from api.limits import CALLER_STATE, RATE_HEADERS_STATE, apply_rate_limit, has_body, is_heavy
 from api.metrics import observe_request
 from shared.db.session import transaction
+from shared.errors import QuarryError
 from shared.idempotency import watch_replays
 from shared.limits.effective import upload_ceiling
 from shared.logs import request_id_var
@@ -170,12 +171,22 @@ class EdgeGuard:
                                console_caller.limits.max_upload_bytes)
                 _check_declared_length(scope, cap)
         except Exception as exc:
-            response = render_error(exc)
+            response = _edge_refusal(scope, exc)
             if has_body(scope):
                 response.headers["Connection"] = "close"
             await response(scope, receive, send)
             return
         await self.app(scope, _guarded_body(receive, cap), send)
+
+
+def _edge_refusal(scope: Scope, exc: Exception) -> Response:
+    """The API's JSON error body; on the console's own forms, the console's page for it."""
+    if isinstance(exc, (QuarryError, HTTPException)) and scope["path"].startswith("/console/"):
+        # Imported here: the console's package imports the routers, which import this module.
+        from api.console.render import edge_error_page
+
+        return edge_error_page(Request(scope), exc)
+    return render_error(exc)
 
 
 def _check_declared_length(scope: Scope, cap: BodyCap) -> None:

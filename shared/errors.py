@@ -43,6 +43,7 @@ class BadRequest(QuarryError):
         "example_count_mismatch": "Training files and `expected` labels differ in number.",
         "too_few_examples": "Too few training examples.",
         "too_many_examples": "Too many training examples.",
+        "too_many_items": "A batch has more items than the tenant's plan allows.",
     }
 
 

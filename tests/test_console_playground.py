@@ -324,6 +324,25 @@ def test_an_upload_without_a_session_is_sent_to_sign_in_before_its_body_is_read(
         assert b"location: /console/sign-in" in head
 
 
+def test_an_upload_over_the_plan_is_refused_as_a_console_page_not_json(api: ApiServer) -> None:
+    tenant, admin = make_tenant(), make_tenant(is_admin=True)
+    with api.client(admin.api_key) as client:
+        assert client.put(f"/v1/admin/tenants/{tenant.tenant_id}/plan",
+                          json={"plan": "free"}).status_code == 200
+    big = b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024)
+    with signed_in(api, tenant) as client:
+        token = csrf_of(client.get("/console/playground").text)
+        swapped = playground_post(client, token, data=big, htmx=True)
+        plain = playground_post(client, token, data=big)
+    for answer in (swapped, plain):
+        assert answer.status_code == 413
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "upload size limit of 5 MiB" in answer.text
+        assert 'role="alert"' in answer.text
+    assert "<html" not in swapped.text  # the alert alone, swapped in where the form was sent
+    assert "<html" in plain.text and "Content-Security-Policy" in plain.headers
+
+
 def test_another_tenants_page_images_are_invisible_from_the_console(api: ApiServer,
                                                                    worker: Process) -> None:
     owner, other = make_tenant(), make_tenant()

@@ -4,6 +4,7 @@ examples, follow its progress, read the before/after report, retire the artifact
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -241,6 +242,13 @@ def test_training_from_finished_jobs_with_corrected_results(api: ApiServer,
         assert form.status_code == 200
         assert form.text.count('name="expected"') == len(job_ids)
         assert "invoice_number" in form.text  # the schema and the results, to correct
+        # Each label to correct is the extracted values alone, not the whole stored answer.
+        prefilled = re.findall(r'<textarea id="expected-\d+" name="expected"[^>]*>([^<]*)<',
+                               form.text)
+        assert len(prefilled) == len(job_ids)
+        for text in prefilled:
+            label = json.loads(html.unescape(text))
+            assert set(label) <= set(SCHEMA["properties"]) and "route" not in label
         # The untrained results miss most fields: the corrections are the true values.
         corrected = [json.dumps(example.expected) for example in examples()]
         data = {"csrf_token": csrf_of(form.text), "name": "corrected", "mode": "standard",

@@ -87,6 +87,7 @@ def test_me_shows_the_plan_and_its_limits(api: ApiServer, admin: TenantKeys) -> 
         "heavy": {"per_minute": 10.0, "rate_per_s": pytest.approx(10 / 60), "burst": 10},
         "general": {"per_minute": 300.0, "rate_per_s": 5.0, "burst": 60},
         "max_upload_bytes": 5 * MIB, "free_pages_per_month": 100, "free_pages_left": 100,
+        "max_batch_items": 10,
     }
     with api.client(make_tenant().api_key) as client:  # no plan: the default (flat settings)
         assert client.get("/v1/me").json()["plan"] == "standard"
@@ -178,3 +179,31 @@ def test_the_plans_free_pages_are_used_before_credits(planned_stack: ApiServer) 
     assert second.json()["cost"] == {"credits_used": 2, "pages": 2}
     assert second.json()["credits_remaining"] == 98
     assert after["credits_balance"] == 98 and after["limits"]["free_pages_left"] == 0
+
+
+def test_a_free_batch_is_no_bigger_than_a_minute_of_single_requests(
+    api: ApiServer, admin: TenantKeys
+) -> None:
+    # One batch is one heavy request: without its own cap, 10,000 jobs would ride on one token.
+    free, premium = tenant_on(api, admin, "free"), tenant_on(api, admin, "premium")
+    answers = {}
+    for name, tenant in (("free", free), ("premium", premium)):
+        with api.client(tenant.api_key) as client:
+            presigned = client.post("/v1/uploads/presign", json={"file_name": "a.pdf"}).json()
+            put = httpx.put(presigned["upload_url"], content=make_pdf(),
+                            headers=presigned["headers"])
+            assert put.status_code == 200, put.text
+            items = [{"file_uri": presigned["file_uri"]}] * 11
+            answers[name] = client.post("/v1/batches", json={
+                "operation": "inference.to_markdown", "items": items})
+            balance = client.get("/v1/me").json()["credits_balance"]
+            answers[name + "_jobs"] = client.get("/v1/jobs").json()["data"]
+        if name == "free":
+            assert balance == 1000
+    refused = answers["free"]
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "too_many_items"
+    assert refused.json()["detail"] == "A batch holds at most 10 items on this plan."
+    assert answers["free_jobs"] == []
+    assert answers["premium"].status_code == 202, answers["premium"].text
+

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from api.console.session import clear_session
@@ -79,6 +80,21 @@ def error_page(request: Request, exc: Exception) -> Response:
     raise exc
 
 
+def edge_error_page(request: Request, exc: QuarryError | HTTPException) -> Response:
+    """A refusal made before a console route's own code ran (the edge's 413 upload size and
+    429 rate, a body cut off at its cap or too slow: 413, 408): as a page, or as the alert an
+    htmx form swaps in where it was sent. The API's status and words, the console's look."""
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc, QuarryError) else str(exc.detail)
+    template = "_alert.html" if request.headers.get("hx-request") == "true" else "error.html"
+    response = page(request, template, {"status": status, "detail": detail}, status_code=status)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    if status in (429, 503):  # when to try again, as the API's answers say
+        response.headers["Retry-After"] = str(max(1, int(getattr(exc, "retry_after_s", 1))))
+    return response
+
+
 class ConsoleRoute(APIRoute):
     """Routes whose errors render as console pages instead of JSON bodies."""
 
@@ -90,5 +106,9 @@ class ConsoleRoute(APIRoute):
                 return await handler(request)
             except (QuarryError, RequestValidationError, *DEPENDENCY_DOWN) as exc:
                 return error_page(request, exc)
+            except HTTPException as exc:
+                if exc.status_code not in (408, 413):  # a body cut off at its cap, or late
+                    raise
+                return edge_error_page(request, exc)
 
         return handle

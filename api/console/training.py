@@ -159,8 +159,16 @@ def from_jobs_page(request: Request, user: SignedInDep, db: SessionDep,
     picked = [_finished_job(db, user, job_id) for job_id in dict.fromkeys(job)]
     values = {"schema": json.dumps(picked[0].options.get("schema"), indent=2),
               "mode": picked[0].options.get("mode") or "standard", "name": "",
-              "expected": [json.dumps(row.result, indent=2, ensure_ascii=False) for row in picked]}
+              "expected": [json.dumps(_extracted(row), indent=2, ensure_ascii=False)
+                           for row in picked]}
     return _corrections_page(request, user, picked, values)
+
+
+def _extracted(job: Job) -> dict[str, Any]:
+    """The values a job extracted (its result's `result`), the label a user corrects; not the
+    whole stored answer with its fields, route and text."""
+    values = (job.result or {}).get("result")
+    return values if isinstance(values, dict) else {}
 
 
 @router.post("/training/from-jobs")

@@ -38,7 +38,8 @@ def limits_out(session: Session, tenant_id: str, limits: EffectiveLimits) -> Pla
     return PlanLimitsOut(heavy=bucket(limits.heavy), general=bucket(limits.general),
                          max_upload_bytes=limits.max_upload_bytes,
                          free_pages_per_month=limits.free_pages_per_month,
-                         free_pages_left=free_pages_left(session, tenant_id))
+                         free_pages_left=free_pages_left(session, tenant_id),
+                         max_batch_items=limits.max_batch_items)
 
 
 def key_out(key: ApiKey) -> KeyOut:

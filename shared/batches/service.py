@@ -26,9 +26,8 @@ from shared.batches.dispatch import dispatch_after_commit
 from shared.batches.models import Batch, BatchItem
 from shared.batches.progress import OPEN, complete_batch
 from shared.batches.schemas import BatchRequest, batch_view, merged_options
-from shared.billing.ledger import shortfall, take_credits
 from shared.billing.models import LedgerEntry
-from shared.billing.service import credits_for
+from shared.billing.service import PageHold, credits_for, hold_batch, release_free_pages
 from shared.clock import utcnow
 from shared.contract.paging import DEFAULT_LIMIT, Slice, keyset_page
 from shared.db.session import after_commit, transaction
@@ -65,8 +64,10 @@ def submit_batch(session: Session, *, tenant_id: str, request: BatchRequest,
     With an `Idempotency-Key` seen before (same body), the first batch is returned and
     nothing new is created or charged.
     """
-    if len(request.items) > get_settings().batch_max_items:
-        raise BadRequest(f"A batch holds at most {get_settings().batch_max_items} items.")
+    most = tenant_limits(session, tenant_id).max_batch_items
+    if len(request.items) > most:
+        raise BadRequest(f"A batch holds at most {most} items on this plan.",
+                         code="too_many_items")
     request_hash = fingerprint(request.model_dump(mode="json"))
     if idempotency_key:
         # Serialise same-key submissions on the tenant row so only one batch is created.
@@ -85,12 +86,18 @@ def submit_batch(session: Session, *, tenant_id: str, request: BatchRequest,
     session.flush()
     now = utcnow()
     jobs = [_job_row(tenant_id, request.operation, item, now) for item in items]
+    # Free pages first, then credits: each item's held credits are known before its row.
+    held = hold_batch(session, tenant_id=tenant_id, jobs=[
+        PageHold(job["id"], 1, partial(credits_for, item.options))
+        for job, item in zip(jobs, items, strict=True)
+    ])
+    for job, credits in zip(jobs, held, strict=True):
+        job["held_credits"] = credits
     session.execute(insert(Job), jobs)
     session.execute(insert(BatchItem), [
         {"job_id": job["id"], "batch_id": batch.id, "tenant_id": tenant_id, "position": index,
          "dispatched": False} for index, job in enumerate(jobs)
     ])
-    _hold_credits(session, tenant_id, [(job["id"], job["held_credits"]) for job in jobs])
     after_commit(session, dispatch_after_commit)
     return batch
 
@@ -191,17 +198,6 @@ def _confirm_uploaded(uploads: list[Upload]) -> None:
         upload.size, upload.uploaded_at = size, now  # its size is checked by the caller
 
 
-def _hold_credits(session: Session, tenant_id: str, holds: list[tuple[str, int]]) -> None:
-    """Reserve every job's credits at once: one balance update, holds in the ledger."""
-    needed = sum(credits for _, credits in holds)
-    if not take_credits(session, tenant_id=tenant_id, credits=needed):
-        raise shortfall(session, tenant_id, f"this batch needs {needed}", needed)
-    session.execute(insert(LedgerEntry), [
-        {"tenant_id": tenant_id, "kind": "hold", "amount": -credits, "entry_key": f"hold:{job_id}",
-         "job_id": job_id, "reason": "batch"} for job_id, credits in holds
-    ])
-
-
 def get_batch(session: Session, *, tenant_id: str, batch_id: str) -> Batch:
     batch = session.get(Batch, batch_id)
     if batch is None or batch.tenant_id != tenant_id:
@@ -265,6 +261,7 @@ def cancel_batch(session: Session, *, tenant_id: str, batch_id: str) -> dict[str
             .returning(Job.id, Job.held_credits).execution_options(synchronize_session=False)
         ).all()
         _release_holds(session, tenant_id, [(row[0], row[1]) for row in canceled])
+        release_free_pages(session, tenant_id=tenant_id, job_ids=[row[0] for row in canceled])
         session.execute(update(BatchItem).where(BatchItem.batch_id == batch_id,
                                                 BatchItem.dispatched.is_(False))
                         .values(dispatched=True))

@@ -110,8 +110,29 @@ def held_for(session: Session, job_id: str) -> int:
     return int(held or 0)
 
 
+FREE_HOLD = "free_hold"
+"""A job's reservation of free pages (`pages`, no credits): taken with its credit hold."""
+FREE_RELEASE = "free_release"
+"""The reservation handed back when the job settles (`pages` negative); its charge then
+counts whatever free pages it used."""
+
+
+def lock_tenant(session: Session, tenant_id: str) -> None:
+    """Serialise everything that reads and then spends a tenant's free pages or balance.
+
+    `FOR NO KEY UPDATE` does not block the foreign-key share locks of ledger inserts.
+    """
+    session.execute(
+        select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+    )
+
+
 def free_pages_left(session: Session, tenant_id: str) -> int:
-    """Pages still free this calendar month (UTC) on the tenant's plan; 0 without an allowance."""
+    """Pages still free this calendar month (UTC) on the tenant's plan; 0 without an allowance.
+
+    Pages charged this month count as used, and pages reserved by jobs not yet settled as
+    taken, so concurrent jobs can't each count the same free pages.
+    """
     allowance = tenant_limits(session, tenant_id).free_pages_per_month
     if allowance <= 0:
         return 0
@@ -122,4 +143,27 @@ def free_pages_left(session: Session, tenant_id: str) -> int:
             LedgerEntry.created_at >= month_start,
         )
     )
-    return max(0, allowance - int(used or 0))
+    reserved = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.pages), 0)).where(
+            LedgerEntry.tenant_id == tenant_id,
+            LedgerEntry.kind.in_([FREE_HOLD, FREE_RELEASE]),
+        )
+    )
+    return max(0, allowance - int(used or 0) - int(reserved or 0))
+
+
+def free_pages_held_for(session: Session, job_id: str) -> int:
+    """The free pages a job has reserved and not yet handed back."""
+    held = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.pages), 0)).where(
+            LedgerEntry.job_id == job_id, LedgerEntry.kind.in_([FREE_HOLD, FREE_RELEASE])
+        )
+    )
+    return int(held or 0)
+
+
+def record_free_pages(session: Session, *, tenant_id: str, job_id: str, kind: str,
+                      pages: int, entry_key: str) -> None:
+    """A reservation (`FREE_HOLD`, pages > 0) or its return (`FREE_RELEASE`, pages < 0)."""
+    record_entry(session, tenant_id=tenant_id, kind=kind, amount=0, entry_key=entry_key,
+                 job_id=job_id, pages=pages, apply_to_balance=False)

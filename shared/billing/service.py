@@ -3,34 +3,43 @@ settle once.
 
 Price: credits per page by operation and mode (rates in settings); BYOK calls pay a
 reduced rate. The mode is the job's `JobOptions.price_mode`, interpreted nowhere else.
-Hold: the estimated credits leave the balance at submission (402 if they can't).
-Cover: once the worker knows the real page count, the hold is raised to its price
-before any more work is done or any result kept (402, the job fails, if it can't).
-Settle: the hold is released and the actual charge recorded — both under keys
-unique to the job, so re-deliveries and retries never move credits twice. The charge
-never exceeds the hold: work that was not paid for is never served.
+Hold: the estimated pages are reserved at submission — free pages of the monthly
+allowance first (`free_hold`), credits for the rest leave the balance (402 if they can't).
+Cover: once the worker knows the real page count, the hold is raised to it — more free
+pages first, then credits — before any more work is done or any result kept (402, the
+job fails, if it can't).
+Settle: the hold and the free-page reservation are released and the actual charge
+recorded — all under keys unique to the job, so re-deliveries and retries never move
+credits twice. The charge never exceeds the hold: work that was not paid for, in credits
+or reserved free pages, is never served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.billing.ledger import (
+    FREE_HOLD,
+    FREE_RELEASE,
     balance,
+    free_pages_held_for,
     free_pages_left,
     held_for,
+    lock_tenant,
     record_entry,
+    record_free_pages,
     shortfall,
     take_credits,
 )
+from shared.billing.models import LedgerEntry
 from shared.jobs.options import ExtractOptions, MarkdownOptions
 from shared.jobs.states import Operation
 from shared.settings import get_settings
-from shared.tenants.models import Tenant
 
 TRAINING = "training"
 """The ledger's `operation` for a training job's charge."""
@@ -64,6 +73,14 @@ def training_credits(options: ExtractOptions, pages: int) -> int:
     return credits_for(options, pages)
 
 
+Price = Callable[[int], int]
+"""Credits for N billable pages (at least one) under one job's options."""
+
+
+def _price(price: Price, billable: int) -> int:
+    return price(billable) if billable > 0 else 0
+
+
 def place_hold(session: Session, *, tenant_id: str, job_id: str, credits: int) -> None:
     """Reserve `credits` for a job, or refuse with 402; the row lock makes this race-free."""
     if not take_credits(session, tenant_id=tenant_id, credits=credits):
@@ -72,22 +89,112 @@ def place_hold(session: Session, *, tenant_id: str, job_id: str, credits: int) -
                  entry_key=f"hold:{job_id}", job_id=job_id, apply_to_balance=False)
 
 
-def raise_hold(session: Session, *, tenant_id: str, job_id: str, held: int, credits: int,
-               pages: int) -> int:
-    """Raise a job's hold from `held` to `credits`, the price of its real `pages`; return the
-    new hold, or refuse with 402 when the balance can't cover the difference.
+def hold_pages(session: Session, *, tenant_id: str, job_id: str, pages: int,
+               price: Price) -> int:
+    """Reserve a job's `pages`: free pages left this month first, credits for the rest;
+    return the credits held, or refuse with 402 (nothing reserved) when they can't be.
+
+    Under the tenant row lock, so concurrent jobs never count the same free pages.
+    """
+    lock_tenant(session, tenant_id)
+    free = min(pages, free_pages_left(session, tenant_id))
+    credits = _price(price, pages - free)
+    if credits:
+        if not take_credits(session, tenant_id=tenant_id, credits=credits):
+            raise shortfall(session, tenant_id, _needs("this request", credits, free), credits)
+        record_entry(session, tenant_id=tenant_id, kind="hold", amount=-credits,
+                     entry_key=f"hold:{job_id}", job_id=job_id, apply_to_balance=False)
+    if free:
+        record_free_pages(session, tenant_id=tenant_id, job_id=job_id, kind=FREE_HOLD,
+                          pages=free, entry_key=f"free_hold:{job_id}")
+    return credits
+
+
+def _needs(what: str, credits: int, free: int) -> str:
+    return f"{what} needs {credits}" + (f" beyond {free} free pages" if free else "")
+
+
+@dataclass(frozen=True)
+class PageHold:
+    """One job of a batch to reserve: its estimated `pages` at its `price`."""
+
+    job_id: str
+    pages: int
+    price: Price
+
+
+def hold_batch(session: Session, *, tenant_id: str, jobs: Sequence[PageHold]) -> list[int]:
+    """`hold_pages` for many jobs at once (free pages to the first jobs, in order): one
+    balance update, the ledger rows in one insert; the credits held per job, or 402 with
+    nothing reserved when the batch's credits exceed the balance."""
+    lock_tenant(session, tenant_id)
+    free_left = free_pages_left(session, tenant_id)
+    rows: list[dict[str, object]] = []
+    held: list[int] = []
+    for job in jobs:
+        free = min(job.pages, free_left)
+        free_left -= free
+        credits = _price(job.price, job.pages - free)
+        held.append(credits)
+        if credits:
+            rows.append({"tenant_id": tenant_id, "kind": "hold", "amount": -credits,
+                         "entry_key": f"hold:{job.job_id}", "job_id": job.job_id,
+                         "reason": "batch", "pages": None})
+        if free:
+            rows.append({"tenant_id": tenant_id, "kind": FREE_HOLD, "amount": 0,
+                         "entry_key": f"free_hold:{job.job_id}", "job_id": job.job_id,
+                         "reason": "batch", "pages": free})
+    needed = sum(held)
+    if needed and not take_credits(session, tenant_id=tenant_id, credits=needed):
+        raise shortfall(session, tenant_id, f"this batch needs {needed}", needed)
+    if rows:
+        session.execute(insert(LedgerEntry), rows)
+    return held
+
+
+def release_free_pages(session: Session, *, tenant_id: str, job_ids: Sequence[str]) -> None:
+    """Hand back the free pages reserved for jobs that end without settling one by one
+    (a canceled batch); a job already handed back is skipped by its entry key."""
+    if not job_ids:
+        return
+    reserved = session.execute(
+        select(LedgerEntry.job_id, func.sum(LedgerEntry.pages))
+        .where(LedgerEntry.job_id.in_(list(job_ids)),
+               LedgerEntry.kind.in_([FREE_HOLD, FREE_RELEASE]))
+        .group_by(LedgerEntry.job_id)
+    ).all()
+    for job_id, pages in reserved:
+        if job_id and pages:
+            record_free_pages(session, tenant_id=tenant_id, job_id=job_id, kind=FREE_RELEASE,
+                              pages=-int(pages), entry_key=f"free_release:{job_id}")
+
+
+def raise_hold(session: Session, *, tenant_id: str, job_id: str, held: int, pages: int,
+               price: Price) -> int:
+    """Raise a job's hold to cover its real `pages` — more free pages first, then credits —
+    and return the credits now held, or refuse with 402 (nothing more reserved) when the
+    balance can't cover the rest.
 
     The caller holds the job's row lock, so a concurrent cancel releases the raised hold.
     """
-    extra = credits - held
-    if extra <= 0:
+    lock_tenant(session, tenant_id)
+    free = free_pages_held_for(session, job_id)
+    if _price(price, pages - free) <= held:
         return held
-    if not take_credits(session, tenant_id=tenant_id, credits=extra):
-        needs = f"this document has {pages} pages and needs {credits}"
-        raise shortfall(session, tenant_id, needs, credits, held=held)
-    record_entry(session, tenant_id=tenant_id, kind="hold", amount=-extra,
-                 entry_key=f"hold:{job_id}:{credits}", job_id=job_id, apply_to_balance=False)
-    return credits
+    more_free = min(pages - free, free_pages_left(session, tenant_id))
+    credits = _price(price, pages - free - more_free)
+    extra = credits - held
+    if extra > 0:
+        if not take_credits(session, tenant_id=tenant_id, credits=extra):
+            needs = _needs(f"this document has {pages} pages and", credits, free + more_free)
+            raise shortfall(session, tenant_id, needs, credits, held=held)
+        record_entry(session, tenant_id=tenant_id, kind="hold", amount=-extra,
+                     entry_key=f"hold:{job_id}:{credits}", job_id=job_id,
+                     apply_to_balance=False)
+    if more_free:
+        record_free_pages(session, tenant_id=tenant_id, job_id=job_id, kind=FREE_HOLD,
+                          pages=more_free, entry_key=f"free_hold:{job_id}:{free + more_free}")
+    return max(credits, held)
 
 
 def require_credits(session: Session, tenant_id: str, *, what: str) -> None:
@@ -107,21 +214,24 @@ def settle_job(
     mode: str | None = None,
     pages: int = 0,
 ) -> int:
-    """Release the job's hold and, with `price` (credits for N billable pages), charge
-    the job; return what was charged.
+    """Release the job's hold and its reserved free pages and, with `price` (credits for N
+    billable pages), charge the job; return what was charged.
 
-    Pages still inside the monthly free allowance are not billed. The charge is never more
-    than the hold: the worker raised the hold to the real pages before keeping a result
-    (`raise_hold`), so the cap only guards against a price that changed in between.
+    Pages still inside the monthly free allowance (the job's own reservation, handed back
+    first, included) are not billed. The charge is never more than the hold: the worker
+    raised the hold to the real pages before keeping a result (`raise_hold`), so the cap
+    only guards against a price that changed in between.
     """
     # Lock the tenant row before the ledger inserts take their foreign-key share locks on
     # it; taking the row lock after them deadlocks two workers settling for one tenant.
-    session.execute(
-        select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
-    )
+    lock_tenant(session, tenant_id)
     if held:
         record_entry(session, tenant_id=tenant_id, kind="release", amount=held,
                      entry_key=f"release:{job_id}", job_id=job_id)
+    reserved = free_pages_held_for(session, job_id)
+    if reserved:
+        record_free_pages(session, tenant_id=tenant_id, job_id=job_id, kind=FREE_RELEASE,
+                          pages=-reserved, entry_key=f"free_release:{job_id}")
     if price is None:
         return 0
     billable = pages - min(pages, free_pages_left(session, tenant_id))

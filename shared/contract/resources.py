@@ -186,6 +186,7 @@ class PlanLimitsOut(ResponseBody):
     max_upload_bytes: int
     free_pages_per_month: int
     free_pages_left: int
+    max_batch_items: int
 
 
 class TenantPlanOut(ResponseBody):

@@ -11,6 +11,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import psutil
@@ -109,9 +110,9 @@ def cover_pages(session: Session, claim: Claim, pages: int) -> None:
     job = held_job(session, claim, lock=True)
     if job is None:
         return
-    credits = credits_for(load_options(job.operation, job.options), pages)
+    price = partial(credits_for, load_options(job.operation, job.options))
     job.held_credits = raise_hold(session, tenant_id=job.tenant_id, job_id=job.id,
-                                  held=job.held_credits, credits=credits, pages=pages)
+                                  held=job.held_credits, pages=pages, price=price)
     session.flush()
 
 

@@ -6,13 +6,14 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.billing.service import credits_for, place_hold, settle_job, settle_options_job
+from shared.billing.service import credits_for, hold_pages, settle_job, settle_options_job
 from shared.clock import utc_instant, utcnow
 from shared.db.session import after_commit
 from shared.errors import BadRequest, Conflict, NotFound
@@ -86,8 +87,8 @@ def submit_job(
         if existing is None:
             raise
         return existing
-    job.held_credits = credits_for(request.options, request.pages)
-    place_hold(session, tenant_id=tenant_id, job_id=job.id, credits=job.held_credits)
+    job.held_credits = hold_pages(session, tenant_id=tenant_id, job_id=job.id,
+                                  pages=request.pages, price=partial(credits_for, request.options))
     job_id = job.id
     queue = request.queue
     after_commit(session, lambda: send_job(job_id, queue))

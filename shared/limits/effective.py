@@ -20,6 +20,7 @@ class EffectiveLimits:
     general: Limit
     max_upload_bytes: int
     free_pages_per_month: int
+    max_batch_items: int
 
     def bucket(self, name: str) -> Limit:
         return self.heavy if name == "heavy" else self.general
@@ -61,9 +62,11 @@ def effective_limits(plan: str | None, overrides: dict[str, Any] | None) -> Effe
     chosen = all_plans()[name]
     heavy, general = (_with_override(getattr(chosen, b).limit(), (overrides or {}).get(b))
                       for b in BUCKETS)
+    ceiling = get_settings().batch_max_items
     return EffectiveLimits(plan=name, heavy=heavy, general=general,
                            max_upload_bytes=chosen.max_upload_bytes,
-                           free_pages_per_month=chosen.free_pages_per_month)
+                           free_pages_per_month=chosen.free_pages_per_month,
+                           max_batch_items=min(chosen.max_batch_items or ceiling, ceiling))
 
 
 def upload_ceiling() -> int:

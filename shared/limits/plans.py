@@ -49,6 +49,9 @@ class Plan(BaseModel):
     general: BucketRate
     max_upload_mb: float = Field(gt=0, le=1024 * 1024)
     free_pages_per_month: int = Field(default=0, ge=0)
+    # One batch request creates many jobs for one heavy token: without a cap of its own, a
+    # plan's jobs-per-minute would mean nothing. None: the deployment's `batch_max_items`.
+    max_batch_items: int | None = Field(default=None, ge=1, le=1_000_000)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -58,7 +61,7 @@ class Plan(BaseModel):
 # The second seed's tiers: 10 and 100 heavy requests a minute, 5 MB files on free.
 BUILTIN_PLANS: dict[str, Plan] = {
     "free": Plan(heavy=BucketRate(per_minute=10), general=BucketRate(per_minute=300, burst=60),
-                 max_upload_mb=5, free_pages_per_month=100),
+                 max_upload_mb=5, free_pages_per_month=100, max_batch_items=10),
     "premium": Plan(heavy=BucketRate(per_minute=100),
                     general=BucketRate(per_minute=3000, burst=200),
                     max_upload_mb=50, free_pages_per_month=1000),
