@@ -11,7 +11,8 @@ from api.deps import CallerDep, ResourceId
 from api.responses import error_responses
 from shared.errors import InvalidFile, NotFound
 from shared.files.page_images import PageImageUnavailable, PageNotFound
-from shared.jobs.page_images import FilePurged, job_page_image
+from shared.files.page_render import PageTooComplex
+from shared.jobs.page_images import FilePurged, PageImagesBusy, job_page_image
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -31,12 +32,14 @@ SIZE_HEADERS = {
     responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
                      "headers": SIZE_HEADERS, "description": "The page as a PNG."},
                **error_responses(NotFound, PageNotFound, PageImageUnavailable, InvalidFile,
-                                 FilePurged)},
+                                 FilePurged, PageTooComplex, PageImagesBusy)},
 )
 def get_page_image(job_id: ResourceId, number: PageNumber, caller: CallerDep) -> Response:
     """Page `number` of the job's file as a PNG (PDF pages and images; at most about 4
     megapixels), to draw `fields[].bbox` on: `X-Page-Width`/`X-Page-Height` give the page's
-    size in the boxes' unit, so a box divided by them is a share of the picture."""
+    size in the boxes' unit, so a box divided by them is a share of the picture. A page that
+    cannot be drawn within `page_image_timeout_s` is 413 `page_too_complex` (and stays so for
+    about an hour); too many pages being drawn at once is 429 `page_images_busy`."""
     page = job_page_image(tenant_id=caller.tenant_id, job_id=job_id, number=number)
     headers = {"X-Page-Width": f"{page.image.width:g}", "X-Page-Height": f"{page.image.height:g}",
                "X-Page-Image-Cache": "hit" if page.cached else "miss",

@@ -29,6 +29,8 @@ RENDER_DPI = 144
 MAX_PIXELS = 4_000_000
 """No picture is larger (about 2000 × 2000): a huge page or photo is scaled down."""
 DEFAULT_DPI = 72.0
+SCALABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
+"""Modes Pillow shrinks smoothly (transparency premultiplied), so before going on white."""
 SIZE_KEY = "quarry-page-size"
 """The PNG text chunk holding the page's size in box units, so a cached picture carries it."""
 
@@ -88,7 +90,9 @@ def _render_pdf(data: bytes, number: int) -> PageImage:
 
 def _render_image(data: bytes, kind: str, number: int) -> PageImage:
     """As the worker reads it (`worker/pipeline/convert/image.py`): the frame upright per
-    EXIF, transparency on white, sized in points by the image's resolution."""
+    EXIF, transparency on white, sized in points by the image's resolution (of the whole
+    image, though a JPEG is decoded at the smallest scale still over the bound, and others
+    are shrunk before being copied onto white: a 100 MP image fits the drawing's heap cap)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -98,10 +102,16 @@ def _render_image(data: bytes, kind: str, number: int) -> PageImage:
                     raise _no_page(number, frames)
                 source.seek(number - 1)
                 scale = 72.0 / image_dpi(source)
-                upright = _on_white(ImageOps.exif_transpose(source) or source)
+                stored = source.size
+                source.draft("RGB", _bounded(*stored))  # JPEG only; others ignore it
+                if source.mode in SCALABLE_MODES:
+                    source.thumbnail(_bounded(*stored))
+                upright = ImageOps.exif_transpose(source) or source
+                turned = upright.size != source.size
+                upright = _on_white(upright)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise InvalidFile(CORRUPTED) from exc
-    width, height = upright.size
+    width, height = (stored[1], stored[0]) if turned else stored
     upright.thumbnail(_bounded(width, height))
     return _png(upright, width * scale, height * scale)
 
