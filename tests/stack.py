@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,17 @@ def create_bucket(server: S3Server, bucket: str) -> None:
     wait_for(lambda: client.put_object(Bucket=bucket, Key=".ready", Body=b"") is not None,
              server.process, timeout=60)
     client.delete_object(Bucket=bucket, Key=".ready")
+
+
+@contextlib.contextmanager
+def running_s3(log_dir: Path, bucket: str) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server with `bucket` ready, stopped on exit."""
+    server = start_s3(log_dir)
+    try:
+        create_bucket(server, bucket)
+        yield server
+    finally:
+        server.stop()
 
 
 def wait_for(check: object, process: Process, timeout: float = 30) -> None:

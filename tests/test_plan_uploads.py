@@ -26,10 +26,9 @@ from tests.stack import (
     ApiServer,
     Process,
     S3Server,
-    create_bucket,
     redis_database,
+    running_s3,
     start_api,
-    start_s3,
 )
 from tests.test_plans import pdf_of_size, put_on_plan, tenant_on
 
@@ -236,10 +235,8 @@ BUCKET = "quarry-plan-uploads"
 
 @pytest.fixture(scope="module")
 def s3(log_dir: Path) -> Iterator[S3Server]:
-    server = start_s3(log_dir)
-    create_bucket(server, BUCKET)
-    yield server
-    server.stop()
+    with running_s3(log_dir, BUCKET) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

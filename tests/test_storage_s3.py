@@ -13,10 +13,9 @@ from tests.factories import INVOICE_LINES, make_pdf, make_tenant
 from tests.stack import (
     ApiServer,
     S3Server,
-    create_bucket,
     redis_database,
+    running_s3,
     start_api,
-    start_s3,
     start_worker,
 )
 
@@ -25,10 +24,8 @@ BUCKET = "quarry-test"
 
 @pytest.fixture(scope="module")
 def s3(log_dir: Path) -> Iterator[S3Server]:
-    server = start_s3(log_dir)
-    create_bucket(server, BUCKET)
-    yield server
-    server.stop()
+    with running_s3(log_dir, BUCKET) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -46,3 +46,18 @@ def _tiff_frames(image: Image.Image, max_pixels: int, max_pages: int) -> int:
             image.seek(frames)
         except EOFError:
             return frames
+
+
+DEFAULT_DPI = 72.0
+
+
+def image_dpi(image: Image.Image) -> float:
+    """The resolution an image declares, as every reader of it takes it: 72 dpi (one pixel,
+    one point) when it declares none or an absurd one. Boxes on images are in these points."""
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else DEFAULT_DPI
+    except (TypeError, ValueError, IndexError):
+        value = DEFAULT_DPI
+    return value if 20 <= value <= 2400 else DEFAULT_DPI
+

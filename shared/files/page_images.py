@@ -20,7 +20,7 @@ import pymupdf
 from PIL import Image, ImageOps, PngImagePlugin
 
 from shared.errors import InvalidFile, NotFound
-from shared.files.images import CORRUPTED
+from shared.files.images import CORRUPTED, image_dpi
 from shared.files.kinds import IMAGE_KINDS
 from shared.files.pdf import open_pdf
 
@@ -28,7 +28,6 @@ RENDER_DPI = 144
 """PDF pages are drawn at twice their size in points: sharp on a high-density screen."""
 MAX_PIXELS = 4_000_000
 """No picture is larger (about 2000 × 2000): a huge page or photo is scaled down."""
-DEFAULT_DPI = 72.0
 SCALABLE_MODES = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})
 """Modes Pillow shrinks smoothly (transparency premultiplied), so before going on white."""
 SIZE_KEY = "quarry-page-size"
@@ -114,16 +113,6 @@ def _render_image(data: bytes, kind: str, number: int) -> PageImage:
     width, height = (stored[1], stored[0]) if turned else stored
     upright.thumbnail(_bounded(width, height))
     return _png(upright, width * scale, height * scale)
-
-
-def image_dpi(image: Image.Image) -> float:
-    """The image's declared resolution, read as the worker reads it (72 when absent or absurd)."""
-    dpi = image.info.get("dpi")
-    try:
-        value = float(dpi[0]) if dpi else DEFAULT_DPI
-    except (TypeError, ValueError, IndexError):
-        value = DEFAULT_DPI
-    return value if 20 <= value <= 2400 else DEFAULT_DPI
 
 
 def _on_white(image: Image.Image) -> Image.Image:

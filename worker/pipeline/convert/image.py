@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from shared.errors import InvalidFile
-from shared.files.images import CORRUPTED
+from shared.files.images import CORRUPTED, image_dpi
 from worker.pipeline.convert.layout import classify_blocks
 from worker.pipeline.convert.ocr_layout import structure_ocr_page
 from worker.pipeline.document import Document, Page
@@ -21,7 +21,6 @@ from worker.pipeline.ocr import PageReader
 from worker.pipeline.ocr.engine import Gray
 
 # Images are measured as if printed at this resolution when they carry none.
-DEFAULT_DPI = 72.0
 
 
 def convert_image(data: bytes, kind: str, *, reader: PageReader | None,
@@ -56,7 +55,7 @@ def decode_frames(data: bytes, kind: str) -> list[tuple[Gray, float]]:
                 count = getattr(image, "n_frames", 1) if kind == "tiff" else 1
                 for index in range(count):
                     image.seek(index)
-                    frames.append((_gray(image), 72.0 / _dpi(image)))
+                    frames.append((_gray(image), 72.0 / image_dpi(image)))
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise InvalidFile(CORRUPTED) from exc
     return frames
@@ -71,10 +70,3 @@ def _gray(image: Image.Image) -> Gray:
     return np.asarray(upright.convert("L"), dtype=np.uint8).copy()
 
 
-def _dpi(image: Image.Image) -> float:
-    dpi = image.info.get("dpi")
-    try:
-        value = float(dpi[0]) if dpi else DEFAULT_DPI
-    except (TypeError, ValueError, IndexError):
-        value = DEFAULT_DPI
-    return value if 20 <= value <= 2400 else DEFAULT_DPI
