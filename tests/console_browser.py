@@ -66,3 +66,19 @@ def sign_in_browser(page: Any, api_key: str) -> None:
     page.get_by_label("API key").fill(api_key)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+@contextmanager
+def browser_page(browser: Any, api: ApiServer, *, height: int = 800) -> Iterator[tuple[Any, list[str]]]:
+    """A fresh browser context on the API and its page, with the script errors (and anything
+    the console's CSP blocked) collected for the test to assert empty."""
+    context = browser.new_context(base_url=api.url, viewport={"width": 1200, "height": height})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        yield page, problems
+    finally:
+        context.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.console_browser import console, csrf_of, shot, sign_in, signed_in
+from tests.console_browser import browser_page, console, csrf_of, shot, sign_in, signed_in
 from tests.factories import INVOICE_LINES, make_pdf, make_tenant
 from tests.receivers import webhook_receiver
 from tests.stack import ApiServer, Process
@@ -382,13 +382,7 @@ def test_browser_sign_in_overview_keys_jobs_and_webhooks(api: ApiServer, worker:
 
     tenant = make_tenant(credits=500)
     job = extract(api, tenant.api_key)
-    context = browser.new_context(base_url=api.url, viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    problems: list[str] = []  # script errors and anything the page's CSP blocked
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    try:
+    with browser_page(browser, api, height=800) as (page, problems):
         page.goto("/console")
         expect(page).to_have_url(re.compile(r"/console/sign-in$"))
         shot(page, "sign-in")
@@ -443,5 +437,3 @@ def test_browser_sign_in_overview_keys_jobs_and_webhooks(api: ApiServer, worker:
         expect(page).to_have_url(re.compile(r"/console/sign-in$"))
         page.goto("/console/overview")
         expect(page).to_have_url(re.compile(r"/console/sign-in$"))
-    finally:
-        context.close()

@@ -9,7 +9,7 @@ import re
 import time
 from typing import Any
 
-from tests.console_browser import csrf_of, shot, sign_in_browser, signed_in
+from tests.console_browser import browser_page, csrf_of, shot, sign_in_browser, signed_in
 from tests.factories import INVOICE_LINES, make_pdf, make_tenant
 from tests.receivers import webhook_receiver
 from tests.stack import ApiServer, Process
@@ -141,12 +141,7 @@ def test_browser_admin_grants_credits(api: ApiServer, browser: Any) -> None:
     from playwright.sync_api import expect
 
     admin, target = make_tenant(is_admin=True), make_tenant(credits=5, name="browser-target")
-    context = browser.new_context(base_url=api.url, viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" else None)
-    try:
+    with browser_page(browser, api, height=800) as (page, problems):
         sign_in_browser(page, admin.api_key)
         page.get_by_role("link", name="Admin").click()
         expect(page.get_by_role("heading", name="Tenants", exact=True)).to_be_visible()
@@ -158,5 +153,3 @@ def test_browser_admin_grants_credits(api: ApiServer, browser: Any) -> None:
         expect(page.get_by_test_id("balance")).to_have_text("100")
         shot(page, "admin-tenant")
         assert not problems, problems
-    finally:
-        context.close()

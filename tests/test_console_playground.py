@@ -16,7 +16,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.console_browser import csrf_of, shot, sign_in_browser, signed_in
+from tests.console_browser import browser_page, csrf_of, shot, sign_in_browser, signed_in
 from tests.factories import INVOICE_LINES, make_pdf, make_tenant
 from tests.stack import ApiServer, Process
 
@@ -362,12 +362,7 @@ def test_browser_playground_extract_boxes_and_markdown(api: ApiServer, worker: P
 
     tenant = make_tenant()
     pdf = make_pdf(lines=INVOICE_LINES)
-    context = browser.new_context(base_url=api.url, viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" else None)
-    try:
+    with browser_page(browser, api, height=900) as (page, errors):
         sign_in_browser(page, tenant.api_key)
         page.get_by_role("link", name="Playground").click()
         expect(page.get_by_role("heading", name="Playground")).to_be_visible()
@@ -412,6 +407,4 @@ def test_browser_playground_extract_boxes_and_markdown(api: ApiServer, worker: P
         page.get_by_role("button", name="Extract").click()
         expect(page.get_by_role("alert")).to_be_visible()
         shot(page, "playground-error")
-    finally:
-        context.close()
     assert not [e for e in errors if "Content Security Policy" in e], errors

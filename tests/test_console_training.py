@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bench.training.dataset import SCHEMA, Example, make_examples
-from tests.console_browser import csrf_of, shot, sign_in_browser, signed_in
+from tests.console_browser import browser_page, csrf_of, shot, sign_in_browser, signed_in
 from tests.factories import make_tenant
 from tests.stack import ApiServer, Process
 
@@ -282,13 +282,7 @@ def test_browser_starts_training_and_follows_it(api: ApiServer, worker: Process,
     from playwright.sync_api import expect
 
     tenant = make_tenant(credits=100)
-    context = browser.new_context(base_url=api.url, viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []  # script errors and anything the page's CSP blocked
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    try:
+    with browser_page(browser, api, height=900) as (page, problems):
         sign_in_browser(page, tenant.api_key)
         page.get_by_role("link", name="Training").click()
         expect(page.get_by_role("heading", name="Training", exact=True)).to_be_visible()
@@ -317,5 +311,3 @@ def test_browser_starts_training_and_follows_it(api: ApiServer, worker: Process,
         expect(page.get_by_text("Retired: it can no longer be used to extract.")).to_be_visible()
         shot(page, "training-artifact")
         assert not problems, problems
-    finally:
-        context.close()
