@@ -170,7 +170,7 @@ def test_overview_shows_balance_limits_usage_and_recent_jobs(api: ApiServer, wor
         page = client.get("/console/overview")
     assert page.status_code == 200
     assert re.search(r'data-testid="balance">\s*497\s*<', page.text)
-    assert "300.0 a minute, bursts of 20" in page.text  # the default (standard) plan's heavy limit
+    assert "300 a minute, bursts of 20" in page.text  # the default (standard) plan's heavy limit
     assert re.search(r'data-testid="plan">\s*standard\s*<', page.text)
     assert "3 credits for 1 pages" in page.text
     assert page.text.count('<rect class="bar"') == 30
@@ -183,8 +183,8 @@ def test_overview_shows_balance_limits_usage_and_recent_jobs(api: ApiServer, wor
     with signed_in(api, tenant) as client:
         page = client.get("/console/overview")
     assert re.search(r'data-testid="plan">\s*free\s*<', page.text)
-    assert "10.0 a minute" in page.text
-    assert re.search(r'data-testid="max-upload">\s*5.0 MiB\s*<', page.text)
+    assert "10 a minute" in page.text
+    assert re.search(r'data-testid="max-upload">\s*5 MiB\s*<', page.text)
 
 
 def test_keys_are_created_once_shown_and_revoked(api: ApiServer) -> None:

@@ -232,6 +232,10 @@ def test_playground_extracts_as_the_key_and_shows_values_boxes_and_code(
     assert re.search(r'data-field="invoice_number"[\s\S]*?class="num confidence">\d+%', html)
     assert re.search(r'<rect class="box" data-field="invoice_number" x="[\d.]+"', html)
     assert 'viewBox="0 0 595.0 842.0"' in html
+    # Which engine answered and why, as the job's `route` says (no model here: the local one).
+    for page_html in (html, job_page.text):
+        assert re.search(r'data-testid="route"[\s\S]*?<code>local</code>[\s\S]*?no model is '
+                         r'configured', page_html)
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     # The same request, without the key.
     assert "curl -sS http" in html and "-H &#34;X-API-KEY: $QUARRY_API_KEY&#34;" in html
