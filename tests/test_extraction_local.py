@@ -167,3 +167,12 @@ def test_a_string_field_named_for_a_date_or_an_amount_is_read_as_one(
     spec = {"type": "string", **spec}
     concept = next((a.concept for a in field_aliases(name, spec, LocalConfig()) if a.concept), None)
     assert string_kind(name, spec, concept) == kind
+
+
+def test_a_currency_is_located_where_its_symbol_is_written() -> None:
+    # "Heures" contains "eur": the box must go to where the currency is named, not that word.
+    pdf = draw([(50, 80, "Service Client (Heures Prepayees)"), (400, 80, "12 160,00 EUR"),
+                (50, 120, "Total"), (400, 120, "12 160,00 EUR")])
+    found = run_engine(read(pdf), parse_schema({"currency": "string"}), None)["currency"]
+    assert found.value == "EUR"
+    assert found.source is not None and "EUR" in found.source and "Heures" not in found.source

@@ -22,6 +22,7 @@ from worker.pipeline.extract.values import parse_date, parse_number
 from worker.pipeline.extract.vocabulary import (
     COMPANY_SUFFIXES,
     CONTACT_WORDS,
+    CURRENCY_PATTERNS,
     CUSTOMER_WORDS,
     DATE_WORDS,
     INCLUSIVE_WORDS,
@@ -257,7 +258,11 @@ def currency_candidate(reading: Reading) -> Candidate | None:
     ranked = reading.currencies.most_common()
     code, count = ranked[0]
     runner_up = ranked[1][1] if len(ranked) > 1 else 0
-    where = next((f for f in reading.fragments if code.lower() in f.text.lower()),
+    # Where the currency is written: a fragment its symbol or code matches as the count
+    # matched it (a bare substring would find "EUR" in "Heures").
+    patterns = [pattern for pattern, named in CURRENCY_PATTERNS if named == code]
+    where = next((f for f in reading.fragments
+                  if any(re.search(pattern, f.text.lower()) for pattern in patterns)),
                  reading.fragments[0])
     features = {"count": min(count, 5) / 5, "margin": (count - runner_up) / count}
     return Candidate(code, [where], count - runner_up, features)
