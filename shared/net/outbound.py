@@ -6,7 +6,9 @@ and connects to the vetted IP, while the request keeps its original `Host`
 header and TLS server name. Each
 redirect hop is a new request through the same transport, so it is vetted too,
 and a DNS answer that changes between a check and a connect (rebinding) is never
-used. Webhooks, the LLM provider client and vision OCR all use it.
+used. A host with no address fails like a refused connection (httpx.ConnectError), not as
+UnsafeUrl: nothing was refused, the peer is unreachable. Webhooks, the LLM provider client
+and vision OCR all use it.
 
 Each request also has a total deadline (`total_timeout_s`, or an enclosing `deadline()`):
 httpx's timeouts bound each read, so a peer trickling a byte at a time would never trip
@@ -27,7 +29,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from shared.net.ssrf import UnsafeUrl, parse_url, vet_host
+from shared.net.ssrf import HostUnresolved, UnsafeUrl, parse_url, vet_host
 
 RESPONSE_EXCERPT_BYTES = 1024
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
@@ -140,7 +142,10 @@ class VettingBackend(httpcore.NetworkBackend):
                     socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
                     ) -> httpcore.NetworkStream:
         if not _is_trusted(host):
-            host = str(vet_host(host, port, field=self._field))
+            try:
+                host = str(vet_host(host, port, field=self._field))
+            except HostUnresolved as exc:  # unreachable, not refused: callers retry or report it
+                raise httpcore.ConnectError(str(exc)) from exc
         timeout = _time_left(timeout, httpcore.ConnectTimeout)
         return DeadlineStream(
             self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
@@ -180,8 +185,11 @@ class GuardedTransport(httpx.HTTPTransport):
         # A pooled connection is reused without a new connect: the request is checked as well.
         host, port = request.url.raw_host.decode("ascii"), request.url.port
         if not _is_trusted(host):
-            vet_host(host, port or (443 if request.url.scheme == "https" else 80),
-                     field=self._field)
+            try:
+                vet_host(host, port or (443 if request.url.scheme == "https" else 80),
+                         field=self._field)
+            except HostUnresolved as exc:  # a failed connect, as httpx reports one without us
+                raise httpx.ConnectError(str(exc), request=request) from exc
         with deadline(self._total_timeout_s):
             ends = _deadline.get()
             response = super().handle_request(request)

@@ -58,6 +58,16 @@ class UnsafeUrl(BadRequest):
     default_detail = "The URL is not allowed."
 
 
+class HostUnresolved(Exception):  # noqa: N818 - a fact about the host, like UnsafeUrl
+    """The host name has no address (NXDOMAIN, no DNS answer): nothing to refuse, but nothing
+    to reach either. Each caller decides: the outbound transport reports a failed connect (so
+    a provider is `llm_unreachable`), a URL checked at submission is refused (`vet_url`)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Host {host!r} does not resolve.")
+        self.host = host
+
+
 @dataclass(frozen=True)
 class VettedUrl:
     """A URL whose host resolved only to allowed addresses; connect to `address`."""
@@ -70,7 +80,15 @@ class VettedUrl:
 
 
 def vet_url(url: str, *, field: str = "url") -> VettedUrl:
-    """Parse `url`, resolve its host and check every address; UnsafeUrl (400) names `field`."""
+    """Parse `url`, resolve its host and check every address; UnsafeUrl (400) names `field`,
+    also for a host that does not resolve (a URL the client will use later is checked now)."""
+    try:
+        return _vet_url(url, field=field)
+    except HostUnresolved as exc:
+        raise UnsafeUrl(f"{field} host {exc.host!r} does not resolve.") from exc
+
+
+def _vet_url(url: str, *, field: str) -> VettedUrl:
     parsed = parse_url(url, field=field)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     host = parsed.raw_host.decode("ascii")
@@ -109,11 +127,12 @@ def canonical_host(host: str, *, field: str = "url") -> str:
 
 
 def vet_host(host: str, port: int, *, field: str = "url") -> IPAddress:
-    """The address to connect to for `host`, after every address it resolves to passed."""
+    """The address to connect to for `host`, after every address it resolves to passed;
+    HostUnresolved when it has none."""
     host = canonical_host(host, field=field)
     addresses = resolve(host, port)
     if not addresses:
-        raise UnsafeUrl(f"{field} host {host!r} does not resolve.")
+        raise HostUnresolved(host)
     for address in addresses:
         if not address_allowed(address, host):
             raise UnsafeUrl(
@@ -128,7 +147,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise UnsafeUrl(f"Host {host!r} does not resolve.") from exc
+        raise HostUnresolved(host) from exc
     seen: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
@@ -225,7 +244,14 @@ def _host_allowed(host: str) -> bool:
 
 def vet_model_endpoints(sections: Mapping[str, SealedModel]) -> None:
     """Check the user-given `api_base` of a job's BYOK sections (`JobOptions.model_sections()`:
-    `llm`, `ocr`), naming the field (`llm_api_base`) in the 400."""
+    `llm`, `ocr`), naming the field (`llm_api_base`) in the 400.
+
+    A name that does not resolve passes: it points nowhere, so nothing is refused; the call to
+    the provider then fails as unreachable (502 `llm_unreachable`, where `llm_fallback` applies).
+    """
     for name, section in sections.items():
         if section.api_base:
-            vet_url(section.api_base, field=f"{name}_api_base")
+            try:
+                _vet_url(section.api_base, field=f"{name}_api_base")
+            except HostUnresolved:
+                continue
