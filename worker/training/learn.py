@@ -18,6 +18,7 @@ from typing import Any
 
 from worker.pipeline.document import Document
 from worker.pipeline.extract.config import DEFAULT_CONFIG
+from worker.pipeline.extract.evidence import union_bbox
 from worker.pipeline.extract.index import PageIndex, index_document
 from worker.pipeline.extract.labels import phrase_tokens
 from worker.pipeline.extract.layout import Cell, Row, overlaps_x
@@ -26,6 +27,7 @@ from worker.training.scoring import same
 
 MAX_LABEL_WORDS = 5
 MAX_ALIASES = 3
+MAX_VALUE_WORDS = 6
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,16 @@ class Learned:
     positions: dict[str, int] = field(default_factory=dict)
     field_positions: dict[str, str] = field(default_factory=dict)
     """Per field, where its value most often sits relative to the learned label."""
+    below_words: bool = False
+    """Whether a learned label sits over a few words of a wider cell (values packed too
+    close to split into cells under a header row), so extraction must read only those."""
 
 
 @dataclass(frozen=True)
 class Sighting:
     phrase: str
     position: str  # inline | right | below
+    within: bool = False  # below, over some of the words of a wider cell
 
 
 def learn(examples: list[LabeledDocument], schema: dict[str, Any]) -> Learned:
@@ -70,6 +76,8 @@ def learn(examples: list[LabeledDocument], schema: dict[str, Any]) -> Learned:
                 learned.positions[position] = learned.positions.get(position, 0) + count
             if here:
                 learned.field_positions[name] = min(here, key=lambda p: (-here[p], p))
+            learned.below_words |= any(s.within for seen in sightings for s in seen
+                                       if s.phrase in phrases)
     for name, items in array_fields(schema):
         for prop, headers in _learn_columns(indexed, name, items).items():
             learned.columns.setdefault(prop, []).extend(headers)
@@ -139,13 +147,45 @@ def _around(rows: list[Row], r: int, c: int, cell: Cell, expected: Any,
                 yield Sighting(_clean(head), "inline")
             break
     if not reads_as(cell.text, expected, spec):
+        yield from _above_words(rows, r, cell, expected, spec)
         return
     if c > 0 and _label_like(rows[r].cells[c - 1].text, expected, spec):
         yield Sighting(_clean(rows[r].cells[c - 1].text), "right")
-    if r > 0 and _near_above(rows[r - 1], rows[r]):
-        above = [a for a in rows[r - 1].cells if overlaps_x(a.bbox, cell.bbox)]
-        if len(above) == 1 and _label_like(above[0].text, expected, spec):
-            yield Sighting(_clean(above[0].text), "below")
+    label = _label_above(rows, r, cell.bbox, expected, spec)
+    if label is not None:
+        yield Sighting(label, "below")
+
+
+def _label_above(rows: list[Row], r: int, box: Any, expected: Any,
+                 spec: dict[str, Any]) -> str | None:
+    """The one label-like cell over `box` in the nearest row above that has anything over
+    it: rows with nothing there (another column's second line) are looked through, as far
+    as extraction looks below a label."""
+    for k in range(r - 1, max(-1, r - 1 - DEFAULT_CONFIG.below_max_rows), -1):
+        if not _near_above(rows[k], rows[r]):
+            return None
+        above = [a for a in rows[k].cells if overlaps_x(a.bbox, box)]
+        if above:
+            label_like = len(above) == 1 and _label_like(above[0].text, expected, spec)
+            return _clean(above[0].text) if label_like else None
+    return None
+
+
+def _above_words(rows: list[Row], r: int, cell: Cell, expected: Any,
+                 spec: dict[str, Any]) -> Iterator[Sighting]:
+    """A value that is only some words of its cell, with its own label right above those
+    words: a header row over values packed too close together to split into cells."""
+    words = cell.words
+    for start in range(len(words)):
+        for end in range(start + 1, min(len(words), start + MAX_VALUE_WORDS) + 1):
+            if end - start == len(words) or not reads_as(
+                    " ".join(w.text for w in words[start:end]), expected, spec):
+                continue
+            label = _label_above(rows, r, union_bbox([w.bbox for w in words[start:end]]),
+                                 expected, spec)
+            if label is not None:
+                yield Sighting(label, "below", within=True)
+                return
 
 
 def _near_above(above: Row, row: Row) -> bool:

@@ -72,7 +72,10 @@ def components(learned: Learned, schema: dict[str, Any]) -> dict[str, dict[str, 
     """Each learned component as the `LocalConfig` overrides it contributes."""
     found: dict[str, dict[str, Any]] = {}
     if learned.aliases:
-        found["aliases"] = {"field_aliases": learned.aliases}
+        # A label learned over part of a packed row is only of use if extraction reads just
+        # the words under it, so the two come as one component.
+        below = {"below_words": True} if learned.below_words else {}
+        found["aliases"] = {"field_aliases": learned.aliases, **below}
     if learned.columns:
         found["columns"] = {"field_aliases": learned.columns}
     if learned.positions:
@@ -176,7 +179,8 @@ def _llm_candidates(learned: Learned, train_set: list[LabeledDocument],
 def _forward_selection(parts: dict[str, dict[str, Any]], train_set: list[LabeledDocument],
                        schema: dict[str, Any], progress: Progress | None,
                        ) -> list[tuple[Variant, Scorecard]]:
-    """Baseline, then greedily the component that most improves training accuracy, while any does.
+    """Baseline, then greedily the component (or, when none alone helps, the pair) that most
+    improves training accuracy, while any does.
 
     Greedy rather than every combination: the local engine costs tens of milliseconds a
     document, and 2^k variants over every example would make training slow for no gain.
@@ -188,15 +192,29 @@ def _forward_selection(parts: dict[str, dict[str, Any]], train_set: list[Labeled
     while remaining:
         if progress:
             progress("evaluating variants", len(path), len(parts) + 1)
-        trials = [(name, variant_of(parts, (*chosen, name))) for name in remaining]
-        scored = [(name, v, evaluate(v, train_set, schema)) for name, v in trials]
-        name, variant, card = max(scored, key=lambda s: (round(s[2].accuracy, 6), -remaining.index(s[0])))
-        if card.accuracy <= current[1].accuracy + 1e-9:
-            break
-        chosen, current = (*chosen, name), (variant, card)
-        remaining.remove(name)
+        step = _best_step(parts, chosen, [(name,) for name in remaining], train_set, schema)
+        if step[2].accuracy <= current[1].accuracy + 1e-9:
+            # Some components only help together: a label learned over its value is read
+            # at the wrong place until its position is trusted too. Try pairs before stopping.
+            pairs: list[tuple[str, ...]] = [(a, b) for i, a in enumerate(remaining)
+                                            for b in remaining[i + 1:]]
+            step = _best_step(parts, chosen, pairs, train_set, schema) if pairs else step
+            if step[2].accuracy <= current[1].accuracy + 1e-9:
+                break
+        added, variant, card = step
+        chosen, current = (*chosen, *added), (variant, card)
+        remaining = [name for name in remaining if name not in added]
         path.append(current)
     return path
+
+
+def _best_step(parts: dict[str, dict[str, Any]], chosen: tuple[str, ...],
+               steps: list[tuple[str, ...]], train_set: list[LabeledDocument],
+               schema: dict[str, Any]) -> tuple[tuple[str, ...], Variant, Scorecard]:
+    """The step (components to add) that scores best on the training split; first on ties."""
+    scored = [(step, variant_of(parts, (*chosen, *step))) for step in steps]
+    cards = [(step, v, evaluate(v, train_set, schema)) for step, v in scored]
+    return max(cards, key=lambda s: (round(s[2].accuracy, 6), -steps.index(s[0])))
 
 
 def _report(learned: Learned, candidates: list[Candidate], best: Candidate, baseline: Candidate,

@@ -94,6 +94,11 @@ class LocalConfig:
     prefer_last: tuple[str, ...] = ("total", "subtotal", "tax")
     day_first: bool = False
     below_max_rows: int = 2
+    # Read only the words under a label from a wider cell below it: a header row of short
+    # labels over values that sit too close to split into cells ("Date  Due  N°BC" over
+    # "25/01/2015 09/02/2015 PO019817"). Off by default; training switches it on with the
+    # aliases it learned that way.
+    below_words: bool = False
     min_score: float = 0.35
 
     def merged(self, overrides: dict[str, Any]) -> LocalConfig:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from worker.pipeline.document import Document, Page
+from worker.pipeline.document import Document, Page, Word
 from worker.pipeline.extract.candidates import (
     Candidate,
     add_context,
@@ -327,9 +327,34 @@ def _cells_below(index: PageIndex, r: int, label_box: Any, config: LocalConfig) 
             return
         for cell in below.cells:
             if overlaps_x(cell.bbox, label_box, slack=height):
-                yield cell
+                yield _words_under(cell, label_box) if config.below_words else cell
                 return
         bottom = below.bbox[3]
+
+
+def _words_under(cell: Cell, label_box: Any) -> Cell:
+    """The value under the label out of a packed cell: the words under it, widened over
+    ordinary word spaces (a name wider than its label stays whole) but not over the wider
+    gaps that separate packed values. The whole cell when no word is under the label."""
+    words = cell.words
+    under = [i for i, w in enumerate(words) if overlaps_x(w.bbox, label_box)]
+    if not under:
+        return cell
+    start, end = under[0], under[-1] + 1
+
+    def close(a: Word, b: Word) -> bool:
+        height = max(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1], 1.0)
+        return b.bbox[0] - a.bbox[2] <= height * _WORD_SPACE
+
+    while start > 0 and close(words[start - 1], words[start]):
+        start -= 1
+    while end < len(words) and close(words[end - 1], words[end]):
+        end += 1
+    return Cell(words[start:end])
+
+
+# A word space is well under half a line height; packed values sit about a line height apart.
+_WORD_SPACE = 0.6
 
 
 def _read(cell: Cell, spec: dict[str, Any], score: float, page: int, source: str,
