@@ -69,6 +69,24 @@ def test_both_seeds_through_a_byok_llm(api: ApiServer, worker: Process, llm: Scr
     assert second.json()["result"] == {"invoiceNumber": "INV-2847", "totalDue": 9782.0}
 
 
+def test_the_byok_rate_needs_the_callers_model_on_every_channel(
+        api: ApiServer, worker: Process, llm: ScriptedLLM) -> None:
+    # Standard extraction is 3 credits a page, BYOK half of it rounded up: 2.
+    llm.responder = lambda _: answer({"invoice_number": "INV-2024-001", "total": 1250.0})
+    ocr_only = {"ocr_provider_model": "openai/gpt-4o-mini", "ocr_api_key": "sk-ocr-only",
+                "ocr_api_base": llm.url}
+    with api.client(make_tenant().api_key) as client:
+        own = extract(client, INVOICE_LINES, {"schema": json.dumps(FIRST_SEED_SCHEMA),
+                                              **byok(llm)})
+        # A key for reading pages only: the values are not the caller's model's work.
+        reading_only = extract(client, INVOICE_LINES, {"schema": json.dumps(FIRST_SEED_SCHEMA),
+                                                       **ocr_only})
+    llm.responder = None
+    assert own.status_code == 200 and own.json()["cost"]["credits_used"] == 2, own.text
+    assert reading_only.status_code == 200, reading_only.text
+    assert reading_only.json()["cost"]["credits_used"] == 3
+
+
 def test_empty_llm_api_key_means_not_provided(api: ApiServer, worker: Process,
                                               llm: ScriptedLLM) -> None:
     tenant = make_tenant()

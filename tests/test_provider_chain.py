@@ -92,6 +92,7 @@ def test_a_failing_first_link_falls_back_and_the_job_records_the_second_model(
     assert body["result"]["po_reference"] == "PO-7781"
     assert len(links["first"].requests) == 1 and len(links["second"].requests) == 1
     assert body["model"] == SECOND and job["model"] == SECOND
+    assert body["engine"] == job["engine"] == f"llm:{SECOND}"  # whose answer it is
     assert links["second"].requests[0].headers["authorization"] == "Bearer sk-chain-test-key"
 
 

@@ -164,3 +164,19 @@ def test_trained_llm_artifact_over_http(api: ApiServer, worker: Process, llm: Sc
         stored = session.get_one(TrainingJob, job["training_job_id"]).options
     for text in (json.dumps(job), json.dumps(artifact), json.dumps(stored)):
         assert SECRET not in text and "api_key_sealed" not in text
+
+
+def test_fast_training_never_calls_a_model(api: ApiServer, worker: Process,
+                                           llm: ScriptedLLM) -> None:
+    # A fast artifact never calls a model when it extracts: its training does not try one.
+    tenant = make_tenant(credits=100)
+    byok = {"llm_provider_model": MODEL, "llm_api_key": SECRET, "llm_api_base": llm.url}
+    with api.client(tenant.api_key) as client:
+        llm.script()
+        response = client.post("/v1/training-jobs", **multipart(
+            examples()[:4], schema=LLM_SCHEMA, mode="fast", **byok))
+        assert response.status_code == 202, response.text
+        job = poll_training(client, response.json()["training_job_id"])
+    assert job["status"] == "succeeded", job
+    assert llm.requests == []
+    assert "llm" not in (job["report"] or {}) or not job["report"]["llm"]

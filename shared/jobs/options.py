@@ -155,13 +155,22 @@ class _Options(BaseModel):
 
     @property
     def byok(self) -> bool:
-        """The request brought its own model key and only its own models may answer: billed
-        at the BYOK rate. A job that opted into the server's chain (`llm_fallback`,
-        `ocr_fallback`) may be answered by the server's paid models, so it pays the full rate:
-        otherwise a key that always fails would buy the server's models at the BYOK price."""
-        sections = [section for section in (self.llm, self.ocr) if section is not None]
-        return (any(bool(section.api_key_sealed) for section in sections)
-                and not any(section.fallback for section in sections))
+        """Every model this job may call is the caller's own (a key sent, no opt-in to the
+        server's chain): billed at the BYOK rate. Otherwise the server's paid models may do
+        the work, so the full rate: a key that always fails (`llm_fallback`), or a key on a
+        channel the job barely uses (an `ocr_api_key` on an extraction whose values the
+        server's model reads), must not buy the server's models at the BYOK price."""
+        return bool(self._model_channels()) and all(
+            section is not None and bool(section.api_key_sealed) and not section.fallback
+            for section in self._model_channels())
+
+    def _model_channels(self) -> list[SealedModel | None]:
+        """The sections answering for each kind of model work the job can do: reading pages
+        (the OCR section, else the extraction one) and, for extraction, the values."""
+        reading = self.ocr or self.llm
+        if isinstance(self, ExtractOptions):
+            return [self.llm, reading]
+        return [reading]
 
     @property
     def vision_model(self) -> dict[str, Any] | None:

@@ -47,7 +47,9 @@ def execute_training(training_job_id: str) -> float | None:
             example.update(storage_key=upload.storage_key, content_type=upload.content_type)
     try:
         # The caller's model (sealed key) or the server default; None: local variants only.
-        model = resolve_model(options.llm)
+        # A fast artifact never calls a model when it extracts, so its training does not
+        # either (and is billed at the fast price).
+        model = None if options.mode == "fast" else resolve_model(options.llm)
         labeled = [_read_example(training_job_id, ex, options, i, len(examples))
                    for i, ex in enumerate(examples)]
         outcome = train(labeled, options.schema_ or {},

@@ -106,7 +106,9 @@ def extract_document(
     # the caller gets the finished pages' values and the list of the others, not a failure.
     if errors and not options.allow_partial and not missing:
         raise SchemaValidationFailed(validation_errors=errors)
-    engine = f"llm:{answer.model.model}" if answer.model else "local"
+    # The model that wrote the answer: with a chain or a fallback, not always the one asked.
+    answered_by = answer.models[0] if answer.models else answer.model.model if answer.model else None
+    engine = f"llm:{answered_by}" if answered_by else "local"
     payload = build_payload(document=document, schema=schema, result=result, evidence=evidence,
                             errors=errors, mode=options.mode, engine=engine, disputes=disputes)
     extra = routing_fields(route, escalation=answer.escalation,
