@@ -130,7 +130,7 @@ def test_whole_worker_killed_mid_job_finishes_on_a_new_worker(
     wait_status(isolated_api, tenant.api_key, job_id, {"running"})
     first.kill()
     processes.append(start_worker(isolated_env, log_dir, concurrency=1))
-    done = wait_status(isolated_api, tenant.api_key, job_id, {"succeeded"}, timeout=120)
+    done = wait_status(isolated_api, tenant.api_key, job_id, {"succeeded"}, timeout=240)
     assert done["attempts"] == 2
     assert charges_for(job_id) == 1
 
