@@ -55,13 +55,6 @@ class RenderLimits:
 
 
 @dataclass(frozen=True)
-class _Drawn:
-    png: bytes
-    width: float
-    height: float
-
-
-@dataclass(frozen=True)
 class _Refused:
     """A documented error raised in the child, rebuilt as the same class in the caller."""
 
@@ -92,17 +85,17 @@ def render_isolated(request: RenderRequest, limits: RenderLimits) -> PageImage:
         raise PageTooComplex()
     if isinstance(outcome, _Refused):
         raise outcome.error(outcome.detail, **outcome.extra)
-    return PageImage(png=outcome.png, width=outcome.width, height=outcome.height)
+    return outcome
 
 
-def _wait(receiver: Connection, timeout_s: float) -> _Drawn | _Refused | None:
+def _wait(receiver: Connection, timeout_s: float) -> PageImage | _Refused | None:
     """What the child sent, or None when it sent nothing in time or died (the CPU or heap
     cap, a crash in MuPDF): either way the page is not drawn and drawing it again will not
     help."""
     if not receiver.poll(timeout_s):
         return None
     try:
-        outcome: _Drawn | _Refused = receiver.recv()
+        outcome: PageImage | _Refused = receiver.recv()
     except (EOFError, OSError):
         return None
     return outcome
@@ -111,11 +104,10 @@ def _wait(receiver: Connection, timeout_s: float) -> _Drawn | _Refused | None:
 def _child(request: RenderRequest, limits: RenderLimits, sender: Connection) -> None:
     _cap_cpu(limits.timeout_s)
     cap_process_memory(limits.memory_mb)
-    outcome: _Drawn | _Refused
+    outcome: PageImage | _Refused
     try:
         info = inspect_file(request.data, request.file_name, request.content_type)
-        image = render_page(request.data, info.kind, request.number)
-        outcome = _Drawn(image.png, image.width, image.height)
+        outcome = render_page(request.data, info.kind, request.number)
     except MemoryError:
         outcome = _Refused(PageTooComplex, "The page needs too much memory to draw.", {})
     except QuarryError as exc:
